@@ -1,0 +1,100 @@
+// config/config.h: the immutable configuration, loaded from TOML once at start.
+//
+// load_file()/load_string() parse, apply defaults and validate; any unknown key or bad
+// value is an error naming the key (and line where known). The returned Config is a plain
+// value: copy it, share it as const across threads.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace tern::config {
+
+enum class Protocol { kSmtp, kSubmission, kImap, kPop3 };
+enum class TlsMode { kNone, kStartTls, kImplicit };
+
+std::string_view to_string(Protocol p);
+std::string_view to_string(TlsMode m);
+
+struct Listener {
+  Protocol protocol = Protocol::kSmtp;
+  std::string address = "0.0.0.0";
+  uint16_t port = 0;  // 0: an ephemeral port (tests)
+  TlsMode tls = TlsMode::kNone;
+  bool proxy_protocol = false;
+};
+
+struct Tls {
+  // Empty: a self-signed certificate for `hostname` is generated under data_dir/tls/.
+  std::string cert_file;
+  std::string key_file;
+};
+
+struct Limits {
+  std::size_t max_line_length = 8192;           // bytes per command line, any protocol
+  std::size_t max_message_size = 50ull << 20;   // bytes per message (SMTP SIZE, APPEND)
+  uint32_t max_connections = 2000;              // open connections in total
+  uint32_t max_connections_per_ip = 50;         // open connections from one client address
+  uint32_t max_errors = 10;                     // protocol errors before the session is closed
+};
+
+struct Timeouts {
+  std::chrono::seconds pre_auth{60};     // idle time allowed before login
+  std::chrono::seconds post_auth{1800};  // idle time allowed after login (IMAP IDLE re-arms it)
+  std::chrono::seconds smtp{300};        // SMTP command timeout (RFC 5321 4.5.3.2)
+  std::chrono::seconds shutdown{10};     // grace time for sessions on SIGTERM
+};
+
+struct Log {
+  std::string level = "info";  // trace|debug|info|warn|error|off
+  std::string format = "text";  // text|json
+};
+
+struct Auth {
+  bool allow_plaintext = false;          // allow password logins on unencrypted connections
+  uint32_t throttle_free_failures = 3;   // failures per IP or account before delays start
+  std::chrono::milliseconds throttle_base_delay{500};  // doubled per further failure
+  uint32_t throttle_lockout_failures = 20;  // failures before temporary refusal
+  std::chrono::seconds throttle_window{900};  // failures are forgotten after this
+};
+
+struct Postgres {
+  std::string url;
+  uint32_t pool_size = 8;
+};
+
+struct Store {
+  std::string backend = "sqlite";  // sqlite|postgres
+  Postgres postgres;
+};
+
+struct Config {
+  std::string hostname = "localhost";
+  std::string data_dir = "./var";
+  uint32_t threads = 0;  // I/O threads; 0: one per core
+  std::vector<Listener> listeners;  // empty in the file: the defaults (see default_listeners)
+  Tls tls;
+  Limits limits;
+  Timeouts timeouts;
+  Log log;
+  Auth auth;
+  Store store;
+};
+
+// The listeners used when the file has none: unprivileged ports for every protocol.
+std::vector<Listener> default_listeners();
+
+// Parses TOML text. `origin` names the source in error messages (a file path).
+Result<Config> load_string(std::string_view toml, std::string_view origin);
+// Reads and parses a file. A missing file is an error.
+Result<Config> load_file(const std::string& path);
+// The built-in defaults, as if from an empty file.
+Config defaults();
+// The effective configuration as TOML that load_string accepts back.
+std::string to_toml(const Config& config);
+
+}  // namespace tern::config

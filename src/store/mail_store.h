@@ -1,0 +1,135 @@
+// store/mail_store.h: the backend-neutral interface to everything Tern keeps.
+//
+// Two backends implement it: SQLite (embedded default, store/sqlite/) and PostgreSQL
+// (cluster, store/pg/). Nothing here may assume either: ids are opaque, names are compared
+// as given (callers normalise case), and every method is blocking.
+//
+// Thread-safety: every method may be called concurrently from any thread. Methods block
+// on disk or network I/O, so sessions call them through the store executor
+// (net/blocking_pool.h), never on an I/O thread; the CLI calls them directly.
+//
+// Durability: a method that changes state returns only after the change is durable
+// (SQLite: committed with synchronous=FULL; PostgreSQL: committed). Concurrent writers
+// share one commit (group commit), so durability does not cost one fsync per call.
+// After the commit, the change is published on the ChangeFeed given at open.
+//
+// Errors: kNotFound / kExists / kInvalid describe the request; kIo, kUnavailable and
+// kCorruption are the backend's failures (corruption reported apart from I/O).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "store/types.h"
+
+namespace tern::store {
+
+// Reads a stored message in pieces, so a 50 MiB message is sent with bounded memory.
+// Not thread-safe; one reader per user. Valid while its store lives; it keeps reading the
+// bytes it was opened on even if the message is expunged meanwhile.
+class BlobReader {
+ public:
+  virtual ~BlobReader() = default;
+  virtual uint64_t size() const = 0;
+  // Up to `max` bytes from `offset`; an empty result means offset >= size().
+  virtual Result<std::string> read(uint64_t offset, std::size_t max) = 0;
+};
+
+class MailStore {
+ public:
+  virtual ~MailStore() = default;
+
+  // ---- Domains. Names are lower case without a trailing dot.
+  virtual Result<Domain> add_domain(std::string_view name) = 0;
+  // Fails with kBusy while accounts or aliases of the domain exist.
+  virtual Status delete_domain(std::string_view name) = 0;
+  virtual Result<std::vector<Domain>> list_domains() = 0;
+  virtual Result<std::optional<Domain>> find_domain(std::string_view name) = 0;
+
+  // ---- Accounts. The domain must exist (kNotFound otherwise). A new account gets INBOX,
+  // Drafts, Sent, Trash, Junk and Archive, the last five with their special-use attribute,
+  // all subscribed.
+  virtual Result<Account> add_account(std::string_view address, std::string_view password_hash) = 0;
+  // Deletes the account with its mailboxes, messages and app passwords.
+  virtual Status delete_account(std::string_view address) = 0;
+  virtual Result<std::vector<Account>> list_accounts() = 0;
+  virtual Result<std::optional<Account>> find_account(std::string_view address) = 0;
+  virtual Result<std::optional<Account>> find_account_by_id(Id id) = 0;
+  virtual Status set_password(Id account_id, std::string_view password_hash) = 0;
+
+  // ---- Aliases: an address that forwards to one or more local or remote addresses.
+  // add_alias appends targets to the alias (creating it); its domain must be local.
+  virtual Status add_alias(std::string_view address, std::span<const std::string> targets) = 0;
+  // Removes the given targets, or the whole alias when `targets` is empty.
+  virtual Status delete_alias(std::string_view address, std::span<const std::string> targets) = 0;
+  virtual Result<std::vector<Alias>> list_aliases() = 0;
+  virtual Result<std::optional<Alias>> find_alias(std::string_view address) = 0;
+
+  // ---- App passwords: extra passwords for one account, each revocable alone.
+  virtual Result<AppPassword> add_app_password(Id account_id, std::string_view label,
+                                               std::string_view hash) = 0;
+  virtual Result<std::vector<AppPassword>> list_app_passwords(Id account_id) = 0;
+  virtual Status delete_app_password(Id account_id, Id app_password_id) = 0;
+  // Records a successful use (best effort; not group-committed with anything else).
+  virtual Status touch_app_password(Id app_password_id, int64_t when) = 0;
+
+  // ---- Mailboxes.
+  virtual Result<std::vector<Mailbox>> list_mailboxes(Id account_id) = 0;
+  virtual Result<std::optional<Mailbox>> find_mailbox(Id account_id, std::string_view name) = 0;
+  virtual Result<std::optional<Mailbox>> get_mailbox(Id mailbox_id) = 0;
+  // kExists if the name is taken. The new mailbox gets a fresh UIDVALIDITY.
+  virtual Result<Mailbox> create_mailbox(Id account_id, std::string_view name,
+                                         SpecialUse special_use) = 0;
+  // Deletes the mailbox and its messages; their blobs go when nothing else holds them.
+  virtual Status delete_mailbox(Id mailbox_id) = 0;
+  // Renames the mailbox and every mailbox below it ("a" -> "b" moves "a/x" to "b/x").
+  // Renaming INBOX moves its messages to a new mailbox and leaves INBOX empty (RFC 3501 6.3.5).
+  virtual Status rename_mailbox(Id mailbox_id, std::string_view new_name) = 0;
+  virtual Status set_subscribed(Id mailbox_id, bool subscribed) = 0;
+
+  // ---- Messages.
+  // Stores `bytes` once and adds it to every target mailbox (all in one transaction).
+  // Returns one Appended per target, in order. Returns only once durable.
+  virtual Result<std::vector<Appended>> append(std::string_view bytes, int64_t internal_date,
+                                               std::span<const AppendTarget> targets) = 0;
+  // The mailbox's messages in UID order, optionally only those with uid in [first, last].
+  virtual Result<std::vector<Message>> list_messages(Id mailbox_id, uint32_t first_uid = 1,
+                                                     uint32_t last_uid = UINT32_MAX) = 0;
+  // Changes flags on the given UIDs (missing UIDs are skipped). Messages whose flags do not
+  // change keep their modseq and are not returned. `unchanged_since` (CONDSTORE) skips
+  // messages whose modseq is greater, listing them in `*failed` when non-null.
+  virtual Result<std::vector<FlagChange>> store_flags(Id mailbox_id, std::span<const uint32_t> uids,
+                                                      FlagOp op, uint32_t flags,
+                                                      std::span<const std::string> keywords,
+                                                      std::optional<uint64_t> unchanged_since,
+                                                      std::vector<uint32_t>* failed) = 0;
+  // Copies the UIDs (those that exist) to `dest`, sharing the stored bytes.
+  virtual Result<Copied> copy_messages(Id source_mailbox, std::span<const uint32_t> uids, Id dest) = 0;
+  // Copies then expunges from the source, in one transaction (RFC 6851).
+  virtual Result<std::pair<Copied, Expunged>> move_messages(Id source_mailbox,
+                                                            std::span<const uint32_t> uids,
+                                                            Id dest) = 0;
+  // Removes the UIDs (those that exist) and remembers them in the expunge log.
+  virtual Result<Expunged> expunge(Id mailbox_id, std::span<const uint32_t> uids) = 0;
+  // UIDs expunged with modseq > `since` (QRESYNC VANISHED), ascending.
+  virtual Result<std::vector<uint32_t>> expunged_since(Id mailbox_id, uint64_t since) = 0;
+
+  // ---- Message bytes.
+  virtual Result<std::string> read_blob(Id blob_id) = 0;
+  virtual Result<std::unique_ptr<BlobReader>> open_blob(Id blob_id) = 0;
+
+  virtual StoreStats stats() const = 0;
+};
+
+// Normalises an address for lookup: lower-cases the domain and the local part.
+std::string normalize_address(std::string_view address);
+// Splits "local@domain"; nullopt when there is no '@' or either side is empty.
+std::optional<std::pair<std::string_view, std::string_view>> split_address(std::string_view address);
+
+}  // namespace tern::store

@@ -1,0 +1,118 @@
+// store/types.h: the values the store hands out. Plain data, no behaviour; safe to copy
+// across threads. Times are Unix seconds.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tern::store {
+
+using Id = int64_t;
+
+struct Domain {
+  Id id = 0;
+  std::string name;  // lower case, no trailing dot
+};
+
+struct Account {
+  Id id = 0;
+  std::string address;        // lower-case local@domain
+  Id domain_id = 0;
+  std::string password_hash;  // crypt(3) string ($y$ yescrypt); never shown
+  int64_t created = 0;
+};
+
+struct Alias {
+  std::string address;               // lower case
+  std::vector<std::string> targets;  // local or remote addresses, in insertion order
+};
+
+struct AppPassword {
+  Id id = 0;
+  Id account_id = 0;
+  std::string label;
+  std::string hash;  // crypt(3) string
+  int64_t created = 0;
+  int64_t last_used = 0;  // 0: never
+};
+
+// RFC 6154 special-use attributes; kNone for ordinary mailboxes.
+enum class SpecialUse : uint8_t { kNone, kAll, kArchive, kDrafts, kFlagged, kJunk, kSent, kTrash };
+
+struct Mailbox {
+  Id id = 0;
+  Id account_id = 0;
+  std::string name;            // full hierarchical name, '/' separated, UTF-8; "INBOX" exact
+  uint32_t uidvalidity = 0;    // Invariant: never reused for the same name of the same account
+  uint32_t uidnext = 1;        // Invariant: greater than every UID ever assigned in this mailbox
+  uint64_t highestmodseq = 1;  // Invariant: >= every message's and expunge's modseq
+  SpecialUse special_use = SpecialUse::kNone;
+  bool subscribed = false;
+  uint32_t messages = 0;       // current message count
+  uint64_t total_size = 0;     // sum of message sizes in bytes
+};
+
+// System flags; \Recent is a session concept and not stored.
+enum Flag : uint32_t {
+  kFlagSeen = 1u << 0,
+  kFlagAnswered = 1u << 1,
+  kFlagFlagged = 1u << 2,
+  kFlagDeleted = 1u << 3,
+  kFlagDraft = 1u << 4,
+};
+inline constexpr uint32_t kAllFlags = 0x1f;
+
+struct Message {
+  Id mailbox_id = 0;
+  uint32_t uid = 0;
+  uint64_t modseq = 0;
+  uint32_t flags = 0;                 // Flag bits
+  std::vector<std::string> keywords;  // sorted, unique, case preserved as first set
+  int64_t internal_date = 0;
+  uint64_t size = 0;                  // exact octets of the stored bytes
+  Id blob_id = 0;
+};
+
+// One mailbox an incoming message goes to, with its initial flags.
+struct AppendTarget {
+  Id mailbox_id = 0;
+  uint32_t flags = 0;
+  std::vector<std::string> keywords;
+};
+
+struct Appended {
+  Id mailbox_id = 0;
+  uint32_t uidvalidity = 0;
+  uint32_t uid = 0;
+  uint64_t modseq = 0;
+};
+
+enum class FlagOp { kReplace, kAdd, kRemove };
+
+struct FlagChange {
+  uint32_t uid = 0;
+  uint64_t modseq = 0;  // the message's new modseq
+  uint32_t flags = 0;   // the resulting flags
+  std::vector<std::string> keywords;
+};
+
+struct Copied {
+  uint32_t uidvalidity = 0;              // of the destination
+  std::vector<uint32_t> source_uids;     // in ascending order
+  std::vector<uint32_t> dest_uids;       // dest_uids[i] is the copy of source_uids[i]
+};
+
+struct Expunged {
+  uint64_t modseq = 0;            // the mailbox's modseq after the expunge (0: nothing expunged)
+  std::vector<uint32_t> uids;     // ascending
+};
+
+// Counters for benchmarks and monitoring; monotonically increasing.
+struct StoreStats {
+  uint64_t commits = 0;  // durable transactions (each costs one WAL fsync on SQLite)
+  uint64_t appends = 0;  // messages appended (counting each target mailbox)
+};
+
+}  // namespace tern::store
