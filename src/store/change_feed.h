@@ -8,9 +8,14 @@
 // Thread-safety: every method may be called from any thread. Callbacks run on the
 // publishing thread, after the change is durable, without the feed's lock held; they must
 // be quick and must not block (post to the session's executor). A callback may run until
-// its Subscription is destroyed; after the destructor returns it never runs again.
+// its Subscription is destroyed; after the destructor returns it never runs again: the
+// destructor waits for a call in progress on another thread. A callback may destroy its own
+// Subscription (no wait then); two callbacks must not destroy each other's Subscriptions
+// from two threads at once (each would wait for the other).
 #pragma once
 
+#include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -71,10 +76,18 @@ class ChangeFeed {
   friend class Subscription;
   void unsubscribe(Id key, uint64_t token);
 
+  // One registered callback. Invariant: `alive` and `in_flight` change under mu_ only;
+  // unsubscribe clears `alive`, then waits until no other thread is inside `cb`.
+  struct Slot {
+    Callback cb;
+    bool alive = true;
+    int in_flight = 0;  // publishers that copied this slot out and have not finished
+  };
   struct Entry {
     uint64_t token;
-    std::shared_ptr<Callback> cb;
+    std::shared_ptr<Slot> slot;
   };
+  Subscription add(Id key, Callback cb);
   std::mutex mu_;
   std::condition_variable idle_;
   uint64_t next_token_ = 1;
