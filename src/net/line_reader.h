@@ -23,7 +23,9 @@ class LineBuffer {
  public:
   explicit LineBuffer(std::size_t max_line) : max_line_(max_line) {}
 
-  // Appends received bytes.
+  // Appends received bytes. Memory stays bounded: a partial line that exceeds max_line is
+  // dropped at once (and reported by next()), so at most the complete lines of the last
+  // chunks plus max_line + 1 bytes are held.
   void feed(std::string_view bytes);
   // Extracts the next line (without its CRLF or bare LF) into `line`. kNeedMore when no
   // complete line is buffered; kTooLong when a line exceeded max_line (reported once).
@@ -39,6 +41,8 @@ class LineBuffer {
   std::string buf_;
   std::size_t start_ = 0;      // Invariant: start_ <= buf_.size(); bytes before it are consumed
   bool skipping_ = false;      // inside an over-long line, dropping bytes up to LF
+  bool tail_too_long_ = false; // an over-long partial line was dropped; report it after the
+                               // complete lines still buffered
 };
 
 enum class ReadStatus { kOk, kTooLong, kClosed };

@@ -5,6 +5,9 @@
 // only waits for readiness; with SSL_MODE_RELEASE_BUFFERS an idle TLS connection costs
 // ~20 KB instead of the ~70 KB of asio::ssl::stream's fixed buffers.
 //
+// The first start_tls() sets SIGPIPE to be ignored process-wide (OpenSSL writes with
+// write(2), which would otherwise kill the process when a peer disappears).
+//
 // Every read and write is bounded by the stream's current timeout (set_timeout); when it
 // expires the operation fails with asio::error::timed_out and the session should end.
 // Thread-safety: none; a Stream belongs to one session coroutine on one io_context
@@ -61,6 +64,20 @@ class Stream {
   // The client address as the session should see it (PROXY protocol may replace it).
   void set_remote(const asio::ip::tcp::endpoint& ep);
   asio::any_io_executor get_executor();
+
+  // A weak reference that can close the stream later, from its own thread, if it still
+  // exists (the server closes lingering connections at shutdown this way).
+  class Handle {
+   public:
+    Handle() = default;
+    void close() const;  // no-op once the Stream is destroyed
+
+   private:
+    friend class Stream;
+    std::weak_ptr<void> alive_;
+    Stream* stream_ = nullptr;
+  };
+  Handle handle();
 
  private:
   struct Impl;

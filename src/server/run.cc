@@ -1,0 +1,108 @@
+#include <pthread.h>
+#include <signal.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "auth/authenticator.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "net/blocking_pool.h"
+#include "server/server.h"
+#include "store/change_feed.h"
+#include "store/sqlite/sqlite_store.h"
+#include "tls/server_context.h"
+
+namespace tern::server {
+
+namespace {
+
+constexpr std::size_t kBlockingThreads = 16;
+
+}  // namespace
+
+int run(const config::Config& original) {
+  config::Config cfg = original;
+  if (cfg.listeners.empty()) {
+    cfg.listeners = config::default_listeners();
+  }
+  if (auto st = init_logging(cfg.log.level, cfg.log.format); !st) {
+    std::fprintf(stderr, "tern: %s\n", st.error().to_string().c_str());
+    return 1;
+  }
+  std::error_code fs_ec;
+  std::filesystem::create_directories(cfg.data_dir, fs_ec);
+  if (fs_ec) {
+    spdlog::error("cannot create data directory {}: {}", cfg.data_dir, fs_ec.message());
+    return 1;
+  }
+
+  // Signals are taken synchronously by this thread: block them before any thread starts,
+  // so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);  // a vanished peer is a write error, not a reason to exit
+
+  // Declaration order is destruction order in reverse: the feed outlives the store, the
+  // store outlives the authenticator and the server.
+  store::ChangeFeed feed;
+  auto store = store::open_sqlite_store({.path = cfg.data_dir + "/tern.db"}, &feed);
+  if (!store) {
+    spdlog::error("cannot open the store: {}", store.error().to_string());
+    return 1;
+  }
+  auth::Authenticator authenticator(**store, cfg.auth, SystemClock::instance());
+  auto tls = tls::ServerContext::from_config(cfg);
+  if (!tls) {
+    spdlog::error("TLS: {}", tls.error().to_string());
+    return 1;
+  }
+  auto pool = std::make_unique<net::BlockingPool>(kBlockingThreads);
+  Server server(cfg, Services{store->get(), &feed, &authenticator, pool.get()}, *tls,
+                protocol_sessions());
+  if (auto st = server.start(); !st) {
+    spdlog::error("cannot start: {}", st.error().to_string());
+    return 1;
+  }
+  for (const auto& ep : server.endpoints()) {
+    spdlog::info("listening for {} on {} (tls={})", config::to_string(ep.listener.protocol),
+                 net::format_endpoint(ep.endpoint), config::to_string(ep.listener.tls));
+    std::fputs(fmt::format("listening {} {} tls={}\n", config::to_string(ep.listener.protocol),
+                           net::format_endpoint(ep.endpoint), config::to_string(ep.listener.tls))
+                   .c_str(),
+               stdout);
+  }
+  std::fputs("ready\n", stdout);
+  std::fflush(stdout);
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) {
+      continue;
+    }
+    if (sig == SIGHUP) {
+      if (auto st = (*tls)->reload(); st) {
+        spdlog::info("TLS certificate reloaded from {}", (*tls)->cert_file());
+      } else {
+        spdlog::error("TLS certificate reload failed, keeping the old one: {}",
+                      st.error().to_string());
+      }
+      continue;
+    }
+    spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    break;
+  }
+  server.stop();
+  pool.reset();  // joins blocking work while the server's io_contexts still exist
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace tern::server
