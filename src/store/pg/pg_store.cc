@@ -132,7 +132,7 @@ Status PgStore::delete_domain(std::string_view name) {
 
 Result<std::vector<Domain>> PgStore::list_domains() {
   return read([&](Conn& c) -> Result<std::vector<Domain>> {
-    PG_ASSIGN(r, c.exec("SELECT id, name FROM domains ORDER BY name"));
+    PG_ASSIGN(r, c.exec("SELECT id, name FROM domains ORDER BY name COLLATE \"C\""));
     std::vector<Domain> out;
     for (int i = 0; i < r.rows(); ++i) out.push_back(Domain{r.i64(i, 0), r.text(i, 1)});
     return out;
@@ -191,7 +191,7 @@ Status PgStore::delete_account(std::string_view address) {
 
 Result<std::vector<Account>> PgStore::list_accounts() {
   return read([&](Conn& c) -> Result<std::vector<Account>> {
-    PG_ASSIGN(r, c.exec(std::string(kAccountCols) + "ORDER BY address"));
+    PG_ASSIGN(r, c.exec(std::string(kAccountCols) + "ORDER BY address COLLATE \"C\""));
     std::vector<Account> out;
     for (int i = 0; i < r.rows(); ++i) out.push_back(account_row(r, i));
     return out;
@@ -259,7 +259,7 @@ Status PgStore::delete_alias(std::string_view address, std::span<const std::stri
 
 Result<std::vector<Alias>> PgStore::list_aliases() {
   return read([&](Conn& c) -> Result<std::vector<Alias>> {
-    PG_ASSIGN(r, c.exec("SELECT address, target FROM aliases ORDER BY address, id"));
+    PG_ASSIGN(r, c.exec("SELECT address, target FROM aliases ORDER BY address COLLATE \"C\", id"));
     std::vector<Alias> out;
     for (int i = 0; i < r.rows(); ++i) {
       std::string addr = r.text(i, 0);

@@ -129,12 +129,15 @@ class PgStore final : public MailStore {
   StoreStats stats() const override;
 
  private:
-  // Runs f(Conn&) on a pooled connection; f returns a Result.
+  // Runs f(Conn&) on a pooled connection; f returns a Result. A read that failed because
+  // the connection broke (server restart, idle timeout) is run once more on a fresh one.
   template <typename F>
   auto read(F&& f) -> decltype(f(std::declval<Conn&>())) {
     auto lease = pool_.acquire();
     if (!lease) return tl::unexpected(lease.error());
-    return f(**lease);
+    auto r = f(**lease);
+    if (!r && (*lease)->broken() && (*lease)->reset()) r = f(**lease);
+    return r;
   }
   Status write(Writer::Job job) { return writer_->run(std::move(job)); }
 

@@ -219,6 +219,30 @@ TEST_F(PgStore, BinaryBytesAndOddTextRoundTrip) {
   EXPECT_EQ(s.set_password(acc->id, std::string("a\0b", 3)).error().code, ErrorCode::kInvalid);
 }
 
+TEST_F(PgStore, RecoversFromDroppedConnections) {
+  // A PostgreSQL restart or failover drops every connection: the store reconnects.
+  PgInstance db;
+  ChangeFeed feed;
+  auto store = db.open(&feed);
+  ASSERT_TRUE(store);
+  auto& s = **store;
+  ASSERT_TRUE(s.add_domain("example.org"));
+  auto acc = s.add_account("u@example.org", "h");
+  ASSERT_TRUE(acc);
+  const Id inbox = (*s.find_mailbox(acc->id, "INBOX"))->id;
+  ASSERT_TRUE(admin_exec(db.conninfo(), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"));
+  AppendTarget t{inbox, 0, {}};
+  auto r = s.append("after the drop", 1, std::span(&t, 1));
+  ASSERT_TRUE(r) << r.error().to_string();
+  auto msgs = s.list_messages(inbox);
+  ASSERT_TRUE(msgs) << msgs.error().to_string();
+  ASSERT_EQ(msgs->size(), 1u);
+  auto bytes = s.read_blob((*msgs)[0].blob_id);
+  ASSERT_TRUE(bytes) << bytes.error().to_string();
+  EXPECT_EQ(*bytes, "after the drop");
+}
+
 TEST_F(PgStore, TwoNodesAllocateUidsWithoutClashes) {
   PgInstance db;
   auto a = db.open(nullptr);
