@@ -12,6 +12,7 @@
 #include <mutex>
 #include <vector>
 
+#include "store/keywords.h"
 #include "store/mail_store.h"
 #include "store/pg/connection.h"
 #include "store/pg/notify.h"
@@ -65,11 +66,6 @@ Result<std::optional<Mailbox>> load_mailbox(Conn& c, Id mailbox_id, bool for_upd
 Result<std::optional<Mailbox>> load_mailbox_by_name(Conn& c, Id account_id, std::string_view name);
 Result<std::optional<Account>> load_account(Conn& c, std::string_view address);
 Result<std::optional<Domain>> load_domain(Conn& c, std::string_view name);
-// Keywords are stored space-separated (IMAP atoms hold no spaces), as in the SQLite store.
-std::string join_keywords(const std::vector<std::string>& keywords);
-std::vector<std::string> split_keywords(std::string_view stored);
-// Sorted by lower case, unique ignoring case, first spelling kept.
-std::vector<std::string> normalize_keywords(std::vector<std::string> keywords);
 
 // ---- Write helpers (writer connection, inside the batch transaction).
 Result<Mailbox> insert_mailbox(Conn& c, Id account_id, std::string_view name, SpecialUse use, bool subscribed);

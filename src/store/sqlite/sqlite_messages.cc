@@ -17,10 +17,6 @@ std::vector<uint32_t> sorted_unique(std::span<const uint32_t> uids) {
   return v;
 }
 
-bool contains_keyword(const std::vector<std::string>& list, std::string_view k) {
-  return std::any_of(list.begin(), list.end(), [&](const std::string& x) { return iequals(x, k); });
-}
-
 struct SourceRow {
   uint32_t uid;
   uint32_t flags;
@@ -108,35 +104,6 @@ Status expunge_rows(Connection& c, Id mailbox_id, std::span<const uint32_t> uids
 }
 
 }  // namespace
-
-std::string join_keywords(const std::vector<std::string>& keywords) {
-  std::string out;
-  for (const auto& k : keywords) {
-    if (!out.empty()) out += ' ';
-    out += k;
-  }
-  return out;
-}
-
-std::vector<std::string> split_keywords(std::string_view stored) {
-  std::vector<std::string> out;
-  for (auto part : split(stored, ' ')) {
-    if (!part.empty()) out.emplace_back(part);
-  }
-  return out;
-}
-
-std::vector<std::string> normalize_keywords(std::vector<std::string> keywords) {
-  std::vector<std::string> out;
-  for (auto& k : keywords) {
-    if (k.empty() || k.find_first_of(" \r\n") != std::string::npos) continue;
-    if (!contains_keyword(out, k)) out.push_back(std::move(k));
-  }
-  std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
-    return ascii_lower(a) < ascii_lower(b);
-  });
-  return out;
-}
 
 Result<std::vector<Appended>> SqliteStore::append(std::string_view bytes, int64_t internal_date,
                                                   std::span<const AppendTarget> targets) {

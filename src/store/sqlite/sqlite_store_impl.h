@@ -11,6 +11,7 @@
 #include <mutex>
 #include <vector>
 
+#include "store/keywords.h"
 #include "store/mail_store.h"
 #include "store/sqlite/connection.h"
 #include "store/sqlite/sqlite_store.h"
@@ -62,11 +63,6 @@ Result<std::optional<Mailbox>> load_mailbox(Connection& c, Id mailbox_id);
 Result<std::optional<Mailbox>> load_mailbox_by_name(Connection& c, Id account_id, std::string_view name);
 Result<std::optional<Account>> load_account(Connection& c, std::string_view address);
 Result<std::optional<Domain>> load_domain(Connection& c, std::string_view name);
-// Keywords are stored space-separated (IMAP atoms hold no spaces).
-std::string join_keywords(const std::vector<std::string>& keywords);
-std::vector<std::string> split_keywords(std::string_view stored);
-// Sorted by lower case, unique ignoring case, first spelling kept.
-std::vector<std::string> normalize_keywords(std::vector<std::string> keywords);
 
 // ---- Write helpers (writer connection, inside the batch transaction).
 Result<Mailbox> insert_mailbox(Connection& c, Id account_id, std::string_view name, SpecialUse use,
