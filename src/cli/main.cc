@@ -16,7 +16,7 @@
 #include "cli/password_input.h"
 #include "config/config.h"
 #include "server/server.h"
-#include "store/sqlite/sqlite_store.h"
+#include "server/store_factory.h"
 
 namespace {
 
@@ -42,17 +42,7 @@ std::unique_ptr<store::MailStore> open_store(const std::string& config_flag) {
     fmt::print(stderr, "tern: {}\n", cfg.error().message);
     return nullptr;
   }
-  if (cfg->store.backend != "sqlite") {
-    fmt::print(stderr, "tern: store backend '{}' is not available in this build\n", cfg->store.backend);
-    return nullptr;
-  }
-  std::error_code ec;
-  std::filesystem::create_directories(cfg->data_dir, ec);
-  if (ec) {
-    fmt::print(stderr, "tern: cannot create data directory {}: {}\n", cfg->data_dir, ec.message());
-    return nullptr;
-  }
-  auto st = store::open_sqlite_store({.path = cfg->data_dir + "/tern.db"}, nullptr);
+  auto st = server::open_store(*cfg, nullptr);
   if (!st) {
     fmt::print(stderr, "tern: cannot open the store: {}\n", st.error().message);
     return nullptr;

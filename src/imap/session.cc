@@ -36,7 +36,7 @@ namespace asio = boost::asio;
 std::atomic<uint64_t> g_next_session_id{1};
 
 enum class Flow { kContinue, kClose };
-enum class Read { kOk, kTooLong, kClosed, kTimeout };
+using Read = net::ReadStatus;
 
 // Literals before login only carry LOGIN arguments.
 constexpr std::size_t kPreAuthMaxLiteral = limits::kMaxPasswordLength;
@@ -139,22 +139,13 @@ asio::awaitable<bool> Session::tagged(const std::string& tag, std::string_view t
 }
 
 asio::awaitable<Read> Session::read_line(std::string& out) {
-  // LineReader folds a timeout into kClosed; a read that ends after the whole timeout
-  // elapsed is the timeout.
-  auto start = std::chrono::steady_clock::now();
   auto status = co_await reader_.read_line(out);
-  if (status == net::ReadStatus::kOk) co_return Read::kOk;
-  if (status == net::ReadStatus::kTooLong) co_return Read::kTooLong;
-  if (std::chrono::steady_clock::now() - start >= timeout_) co_return Read::kTimeout;
-  co_return Read::kClosed;
+  co_return status;
 }
 
 asio::awaitable<Read> Session::read_literal(std::size_t size, std::string& out) {
-  auto start = std::chrono::steady_clock::now();
   auto status = co_await reader_.read_exact(size, out);
-  if (status == net::ReadStatus::kOk) co_return Read::kOk;
-  if (std::chrono::steady_clock::now() - start >= timeout_) co_return Read::kTimeout;
-  co_return Read::kClosed;
+  co_return status;
 }
 
 asio::awaitable<void> Session::wait(std::chrono::milliseconds delay) {
@@ -174,6 +165,10 @@ asio::awaitable<void> Session::run() {
     auto status = co_await read_line(input);
     if (status == Read::kClosed) {
       spdlog::debug("imap[{}] {}: connection closed by peer", id_, peer_);
+      break;
+    }
+    if (status == Read::kStopped) {
+      co_await line("* BYE Server shutting down");
       break;
     }
     if (status == Read::kTimeout) {

@@ -91,6 +91,12 @@ void LineBuffer::clear() {
   tail_too_long_ = false;
 }
 
+ReadStatus LineReader::failure(error_code ec) const {
+  if (ec == asio::error::timed_out) return ReadStatus::kTimeout;
+  if (stream_.interrupted()) return ReadStatus::kStopped;
+  return ReadStatus::kClosed;
+}
+
 asio::awaitable<ReadStatus> LineReader::read_line(std::string& line) {
   for (;;) {
     LineStatus st = buf_.next(line);
@@ -104,7 +110,7 @@ asio::awaitable<ReadStatus> LineReader::read_line(std::string& line) {
     std::span<char> span(chunk);
     auto [ec, n] = co_await stream_.read_some(span);
     if (ec) {
-      co_return ReadStatus::kClosed;
+      co_return failure(ec);
     }
     buf_.feed(std::string_view(chunk.data(), n));
   }
@@ -119,7 +125,7 @@ asio::awaitable<ReadStatus> LineReader::read_exact(std::size_t n, std::string& o
     std::span<char> span(chunk.data(), std::min(remaining, chunk.size()));
     auto [ec, got] = co_await stream_.read_some(span);
     if (ec) {
-      co_return ReadStatus::kClosed;
+      co_return failure(ec);
     }
     out.append(chunk.data(), got);
     remaining -= got;

@@ -45,13 +45,15 @@ class LineBuffer {
                                // complete lines still buffered
 };
 
-enum class ReadStatus { kOk, kTooLong, kClosed };
+// kTimeout: the stream's timeout passed with no input; kStopped: the stream was
+// interrupted (server shutdown); kClosed: EOF or any other I/O error.
+enum class ReadStatus { kOk, kTooLong, kTimeout, kStopped, kClosed };
 
 class LineReader {
  public:
   LineReader(Stream& stream, std::size_t max_line) : stream_(stream), buf_(max_line) {}
 
-  // Reads one line into `line`. kClosed on EOF, timeout or any I/O error.
+  // Reads one line into `line`; a failure says why it stopped (see ReadStatus).
   asio::awaitable<ReadStatus> read_line(std::string& line);
   // Reads exactly `n` raw bytes, appending them to `out` (literals, BDAT).
   asio::awaitable<ReadStatus> read_exact(std::size_t n, std::string& out);
@@ -60,6 +62,8 @@ class LineReader {
   void discard_buffered() { buf_.clear(); }
 
  private:
+  ReadStatus failure(error_code ec) const;
+
   Stream& stream_;
   LineBuffer buf_;
 };

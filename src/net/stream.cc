@@ -63,6 +63,7 @@ struct Stream::Impl {
   std::shared_ptr<tls::ServerContext> tls;
   std::unique_ptr<SSL, SslFree> ssl;
   bool broken = false;  // a failed handshake or close(): no further I/O
+  bool interrupted = false;  // interrupt(): reads fail, writes go on
   std::chrono::steady_clock::duration timeout{0};
   Deadline read_deadline;
   Deadline write_deadline;
@@ -132,6 +133,9 @@ asio::awaitable<std::tuple<error_code, std::size_t>> Stream::read_some(std::span
   Impl& m = *impl_;
   if (m.broken) {
     co_return std::tuple<error_code, std::size_t>(asio::error::bad_descriptor, 0);
+  }
+  if (m.interrupted) {
+    co_return std::tuple<error_code, std::size_t>(asio::error::operation_aborted, 0);
   }
   if (buf.empty()) {
     co_return std::tuple<error_code, std::size_t>(error_code(), 0);
@@ -328,5 +332,20 @@ void Stream::Handle::close() const {
     stream_->close();
   }
 }
+
+void Stream::Handle::interrupt() const {
+  if (!alive_.expired()) {
+    stream_->interrupt();
+  }
+}
+
+void Stream::interrupt() {
+  impl_->interrupted = true;
+  // Cancels a read waiting on the socket; without a deadline having fired, it completes
+  // with operation_aborted. A read not yet started sees the flag.
+  impl_->read_deadline.signal.emit(asio::cancellation_type::terminal);
+}
+
+bool Stream::interrupted() const { return impl_->interrupted; }
 
 }  // namespace tern::net

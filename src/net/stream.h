@@ -53,6 +53,10 @@ class Stream {
   // Sends a TLS close_notify if TLS is up (bounded by the timeout), then closes the socket.
   asio::awaitable<void> shutdown();
   void close();  // abrupt close; pending operations complete with an error
+  // Ends a pending read, and every later one, with asio::error::operation_aborted; writes
+  // still work, so the session can say goodbye (the server does this at shutdown).
+  void interrupt();
+  bool interrupted() const;
 
   void set_timeout(std::chrono::steady_clock::duration timeout);
   bool is_tls() const;
@@ -70,7 +74,8 @@ class Stream {
   class Handle {
    public:
     Handle() = default;
-    void close() const;  // no-op once the Stream is destroyed
+    void close() const;      // no-op once the Stream is destroyed
+    void interrupt() const;  // likewise
 
    private:
     friend class Stream;

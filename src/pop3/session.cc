@@ -34,7 +34,7 @@ using proto::Verb;
 std::atomic<uint64_t> g_next_session_id{1};
 
 enum class Flow { kContinue, kClose };
-enum class Read { kOk, kTooLong, kClosed, kTimeout };
+using Read = net::ReadStatus;
 
 struct SaslResult {
   enum class Kind { kOk, kCancelled, kMalformed, kDenied, kTooLong, kClosed, kTimeout };
@@ -113,14 +113,8 @@ asio::awaitable<bool> Session::error(std::string_view text) {
 }
 
 asio::awaitable<Read> Session::read_line(std::string& out) {
-  // LineReader folds a timeout into kClosed; a read that ends after the whole timeout
-  // elapsed is the timeout.
-  auto start = std::chrono::steady_clock::now();
   auto status = co_await reader_.read_line(out);
-  if (status == net::ReadStatus::kOk) co_return Read::kOk;
-  if (status == net::ReadStatus::kTooLong) co_return Read::kTooLong;
-  if (std::chrono::steady_clock::now() - start >= timeout_) co_return Read::kTimeout;
-  co_return Read::kClosed;
+  co_return status;
 }
 
 asio::awaitable<void> Session::wait(std::chrono::milliseconds delay) {
@@ -139,7 +133,7 @@ asio::awaitable<void> Session::run() {
     auto status = co_await read_line(input);
     // POP3 has no unsolicited replies: on timeout or shutdown the connection just closes
     // (RFC 1939 3: the autologout timer ends the session without entering UPDATE).
-    if (status == Read::kClosed) {
+    if (status == Read::kClosed || status == Read::kStopped) {
       spdlog::debug("pop3[{}] {}: connection closed by peer", id_, peer_);
       break;
     }

@@ -13,7 +13,7 @@
 #include "net/blocking_pool.h"
 #include "server/server.h"
 #include "store/change_feed.h"
-#include "store/sqlite/sqlite_store.h"
+#include "server/store_factory.h"
 #include "tls/server_context.h"
 
 namespace tern::server {
@@ -53,7 +53,7 @@ int run(const config::Config& original) {
   // Declaration order is destruction order in reverse: the feed outlives the store, the
   // store outlives the authenticator and the server.
   store::ChangeFeed feed;
-  auto store = store::open_sqlite_store({.path = cfg.data_dir + "/tern.db"}, &feed);
+  auto store = open_store(cfg, &feed);
   if (!store) {
     spdlog::error("cannot open the store: {}", store.error().to_string());
     return 1;

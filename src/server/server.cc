@@ -130,6 +130,17 @@ Status Server::start() {
   return ok();
 }
 
+void Server::for_each_stream(const std::function<void(const net::Stream::Handle&)>& f) {
+  for (std::size_t i = 0; i < contexts_.size(); ++i) {
+    Registry* reg = registries_[i].get();
+    run_on(*contexts_[i], [reg, &f] {
+      for (auto& [id, handle] : reg->streams) {
+        f(handle);
+      }
+    });
+  }
+}
+
 void Server::stop() {
   if (!started_ || stopped_) {
     return;
@@ -140,19 +151,15 @@ void Server::stop() {
     net::Listener* l = listeners_[i].get();
     run_on(*contexts_[i % contexts_.size()], [l] { l->close(); });
   }
+  // Sessions waiting for a command are told at once (their read fails with kStopped and
+  // they say goodbye); a session inside a command finishes it first, then stops reading.
+  for_each_stream([](const net::Stream::Handle& h) { h.interrupt(); });
   std::unique_lock lock(mu_);
   bool idle = idle_.wait_for(lock, cfg_.timeouts.shutdown, [&] { return sessions_ == 0; });
   if (!idle) {
     spdlog::info("shutdown: closing {} connections still open", sessions_);
     lock.unlock();
-    for (std::size_t i = 0; i < contexts_.size(); ++i) {
-      Registry* reg = registries_[i].get();
-      run_on(*contexts_[i], [reg] {
-        for (auto& [id, handle] : reg->streams) {
-          handle.close();
-        }
-      });
-    }
+    for_each_stream([](const net::Stream::Handle& h) { h.close(); });
     lock.lock();
     idle_.wait_for(lock, kUnwindTimeout, [&] { return sessions_ == 0; });
   }

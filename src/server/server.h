@@ -101,6 +101,9 @@ class Server {
   asio::awaitable<void> refuse(asio::ip::tcp::socket socket, const config::Listener* lc);
   void session_started();
   void session_ended();
+  // Calls f(handle) for every open stream, each on its own io_context's thread; returns
+  // when all have been visited.
+  void for_each_stream(const std::function<void(const net::Stream::Handle&)>& f);
 
   const config::Config cfg_;
   const Services services_;

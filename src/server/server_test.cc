@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 
@@ -25,8 +27,8 @@ namespace {
 using namespace std::chrono_literals;
 
 // Commands: "quit" ends the session; "boom" throws; "deaf" makes it ignore `stopping`.
-// Otherwise it answers "echo <line>". Between lines it checks env.stopping every 20 ms
-// and says "bye" when it is set.
+// Otherwise it answers "echo <line>". When its read is interrupted by the shutdown, or
+// every 20 ms between lines, it checks env.stopping and says "bye" when it is set.
 asio::awaitable<void> test_session(std::unique_ptr<net::Stream> s, net::SessionEnv env) {
   co_await s->write("hello\r\n");
   net::LineBuffer buf(200);
@@ -39,7 +41,17 @@ asio::awaitable<void> test_session(std::unique_ptr<net::Stream> s, net::SessionE
       std::array<char, 256> chunk;
       std::span<char> span(chunk);
       auto [ec, n] = co_await s->read_some(span);
-      if (ec == asio::error::timed_out) {
+      if (deaf && s->interrupted()) {
+        // Stuck in a long command: ignores the shutdown until the server closes the stream
+        // (an empty write fails once the stream is closed).
+        asio::steady_timer t(s->get_executor());
+        do {
+          t.expires_after(10ms);
+          co_await t.async_wait(asio::use_awaitable);
+        } while (!co_await s->write(""));
+        break;
+      }
+      if (ec == asio::error::timed_out || s->interrupted()) {
         if (env.stopping->load()) {
           co_await s->write("bye\r\n");
           break;

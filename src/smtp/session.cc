@@ -35,7 +35,7 @@ using proto::Verb;
 std::atomic<uint64_t> g_next_session_id{1};
 
 enum class Flow { kContinue, kClose };
-enum class Read { kOk, kTooLong, kClosed, kTimeout };
+using Read = net::ReadStatus;
 
 // Credentials gathered by an AUTH exchange, or why there are none.
 struct SaslResult {
@@ -116,20 +116,8 @@ asio::awaitable<bool> Session::reply(std::string_view code_and_text) {
 }
 
 asio::awaitable<Read> Session::read_line(std::string& line) {
-  // LineReader folds a timeout into kClosed; a read that ends after the whole timeout
-  // elapsed is the timeout (the peer leaving at that very moment looks the same, harmlessly).
-  auto start = std::chrono::steady_clock::now();
   auto status = co_await reader_.read_line(line);
-  switch (status) {
-    case net::ReadStatus::kOk:
-      co_return Read::kOk;
-    case net::ReadStatus::kTooLong:
-      co_return Read::kTooLong;
-    case net::ReadStatus::kClosed:
-      break;
-  }
-  if (std::chrono::steady_clock::now() - start >= timeout_) co_return Read::kTimeout;
-  co_return Read::kClosed;
+  co_return status;
 }
 
 asio::awaitable<void> Session::wait(std::chrono::milliseconds delay) {
@@ -151,6 +139,11 @@ asio::awaitable<void> Session::run() {
     auto status = co_await read_line(line);
     if (status == Read::kClosed) {
       spdlog::debug("smtp[{}] {}: connection closed by peer", id_, peer_);
+      break;
+    }
+    if (status == Read::kStopped) {
+      std::string bye = fmt::format("421 4.3.2 {} Service shutting down", hostname());
+      co_await reply(bye);
       break;
     }
     if (status == Read::kTimeout) {

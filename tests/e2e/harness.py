@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 LISTENERS = [
@@ -49,6 +50,15 @@ class TernServer:
             "threads = 2",
             extra_config,
         ]
+        # TERN_E2E_PG_URL runs the suite on the PostgreSQL backend: each server gets a
+        # database of its own on that cluster.
+        self.pg_admin_url = os.environ.get("TERN_E2E_PG_URL")
+        self.pg_database = None
+        if self.pg_admin_url:
+            self.pg_database = "tern_e2e_" + uuid.uuid4().hex[:12]
+            self._psql(f"CREATE DATABASE {self.pg_database}")
+            url = self.pg_admin_url.rsplit("/", 1)[0] + "/" + self.pg_database
+            lines += ["[store]", 'backend = "postgres"', "[store.postgres]", f'url = "{url}"']
         for proto, tls in listeners:
             lines += ["[[listener]]", f'protocol = "{proto}"', 'address = "127.0.0.1"', "port = 0", f'tls = "{tls}"']
         self.config_path.write_text("\n".join(lines) + "\n")
@@ -99,7 +109,13 @@ class TernServer:
 
     def close(self):
         self.stop()
+        if self.pg_database:
+            self._psql(f"DROP DATABASE IF EXISTS {self.pg_database} WITH (FORCE)")
         self.tmp.cleanup()
+
+    def _psql(self, sql):
+        subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", self.pg_admin_url, "-c", sql],
+                       check=True, capture_output=True, timeout=60)
 
     def port(self, protocol, tls):
         return self.endpoints[(protocol, tls)]
