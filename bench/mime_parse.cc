@@ -47,7 +47,8 @@ int main(int argc, char** argv) {
     const auto dir = std::filesystem::temp_directory_path() / "tern_mime_bench";
     std::filesystem::create_directories(dir);
     path = (dir / "gen.mbox").string();
-    const std::string gen = (std::filesystem::path(TERN_SOURCE_DIR).parent_path() / "shared/corpus/gen_mbox.py").string();
+    const std::string gen =
+        (std::filesystem::path(TERN_SOURCE_DIR).parent_path() / "shared/corpus/gen_mbox.py").string();
     const std::string cmd = "/usr/bin/python3 " + gen + " " + path + " 1000 42 > /dev/null";
     if (std::system(cmd.c_str()) != 0) {
       std::fprintf(stderr, "mime_parse: could not run %s\n", gen.c_str());
@@ -91,7 +92,8 @@ int main(int argc, char** argv) {
 
   std::printf("mime_parse: %zu messages, %.1f MB, %.1f parts/message\n", messages.size(), total / 1e6,
               static_cast<double>(parts) / kRounds / static_cast<double>(messages.size()));
-  std::printf("  parse:                         %.1f MB/s (%.1f us/message)\n", kRounds * total / 1e6 / parse_s,
+  std::printf("  parse:                         %.1f MB/s (%.1f us/message)\n",
+              kRounds * total / 1e6 / parse_s,
               parse_s * 1e6 / kRounds / static_cast<double>(messages.size()));
   std::printf("  cache size:                    %.0f bytes/message (%.3f%% of the message)\n",
               static_cast<double>(cache_bytes) / static_cast<double>(messages.size()),

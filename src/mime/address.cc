@@ -49,9 +49,15 @@ std::string read_quoted(std::string_view s, std::size_t& i) {
 void skip_comment(std::string_view s, std::size_t& i) {
   int depth = 0;
   while (i < s.size()) {
-    if (s[i] == '\\') { i += 2; continue; }
+    if (s[i] == '\\') {
+      i += 2;
+      continue;
+    }
     if (s[i] == '(') ++depth;
-    if (s[i] == ')' && --depth == 0) { ++i; return; }
+    if (s[i] == ')' && --depth == 0) {
+      ++i;
+      return;
+    }
     ++i;
   }
 }
@@ -68,7 +74,10 @@ ParamValue parse_param_value(std::string_view s) {
   ParamValue pv;
   std::size_t i = 0;
   while (i < s.size() && s[i] != ';') {
-    if (s[i] == '(') { skip_comment(s, i); continue; }
+    if (s[i] == '(') {
+      skip_comment(s, i);
+      continue;
+    }
     if (!is_wsp(s[i])) pv.value.push_back(s[i]);
     ++i;
   }
@@ -106,7 +115,8 @@ ParamValue parse_param_value(std::string_view s) {
         seg.extended = true;
       }
       if (!rest.empty()) {
-        if (rest.size() > 4 || !std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        if (rest.size() > 4 ||
+            !std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; })) {
           base = name;  // not RFC 2231 syntax: keep the name as written
           seg.extended = false;
         } else {
@@ -124,7 +134,8 @@ ParamValue parse_param_value(std::string_view s) {
     if (it->second.size() < 1000) it->second.push_back(std::move(seg));
   }
   for (auto& [name, segs] : raw) {
-    std::stable_sort(segs.begin(), segs.end(), [](const Segment& a, const Segment& b) { return a.index < b.index; });
+    std::stable_sort(segs.begin(), segs.end(),
+                     [](const Segment& a, const Segment& b) { return a.index < b.index; });
     std::string charset;
     std::string bytes;
     bool any_extended = false;
@@ -147,9 +158,12 @@ ParamValue parse_param_value(std::string_view s) {
       }
     }
     std::string value;
-    if (any_extended) value = to_utf8(bytes, charset.empty() ? "us-ascii" : charset);
-    else if (bytes.find("=?") != std::string::npos) value = decode_words(bytes);
-    else value = to_utf8(bytes, "");
+    if (any_extended)
+      value = to_utf8(bytes, charset.empty() ? "us-ascii" : charset);
+    else if (bytes.find("=?") != std::string::npos)
+      value = decode_words(bytes);
+    else
+      value = to_utf8(bytes, "");
     pv.params.push_back(Param{name, std::move(value)});
   }
   return pv;
@@ -167,9 +181,22 @@ std::vector<Token> tokenize(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size() && out.size() < 100000) {
     const char c = s[i];
-    if (is_wsp(c)) { ++i; continue; }
-    if (c == '(') { skip_comment(s, i); continue; }
-    if (c == '"') { out.push_back({Token::kQuoted, read_quoted(s, i)}); continue; }
+    if (is_wsp(c)) {
+      ++i;
+      continue;
+    }
+    if (c == '(') {
+      skip_comment(s, i);
+      continue;
+    }
+    if (c == ')') {
+      ++i;
+      continue;
+    }  // stray comment end
+    if (c == '"') {
+      out.push_back({Token::kQuoted, read_quoted(s, i)});
+      continue;
+    }
     if (c == '[') {
       std::size_t start = i;
       while (i < s.size() && s[i] != ']') i += (s[i] == '\\' && i + 1 < s.size()) ? 2 : 1;
@@ -182,8 +209,10 @@ std::vector<Token> tokenize(std::string_view s) {
       ++i;
       continue;
     }
-    std::size_t start = i;
-    while (i < s.size() && !is_wsp(s[i]) && std::string_view("()<>@,;:.\"[").find(s[i]) == std::string_view::npos) ++i;
+    std::size_t start = i++;  // c is none of the characters handled above
+    while (i < s.size() && !is_wsp(s[i]) &&
+           std::string_view("()<>@,;:.\"[").find(s[i]) == std::string_view::npos)
+      ++i;
     out.push_back({Token::kWord, std::string(s.substr(start, i - start))});
   }
   return out;
@@ -194,7 +223,10 @@ bool is_special(const Token& t, char c) { return t.kind == Token::kSpecial && t.
 std::string join_phrase(const std::vector<Token>& t, std::size_t b, std::size_t e) {
   std::string out;
   for (std::size_t k = b; k < e; ++k) {
-    if (is_special(t[k], '.')) { out += '.'; continue; }
+    if (is_special(t[k], '.')) {
+      out += '.';
+      continue;
+    }
     if (!out.empty()) out += ' ';
     out += t[k].text;
   }
@@ -218,7 +250,10 @@ std::vector<Address> parse_address_list(std::string_view s) {
     return t[k].kind == Token::kSpecial && set.find(t[k].text[0]) != std::string_view::npos;
   };
   while (i < t.size()) {
-    if (is_special(t[i], ',')) { ++i; continue; }
+    if (is_special(t[i], ',')) {
+      ++i;
+      continue;
+    }
     if (is_special(t[i], ';') || is_special(t[i], '>')) {
       if (in_group && is_special(t[i], ';')) {
         out.push_back({Address::Kind::kGroupEnd, {}, {}, {}, {}});
@@ -249,7 +284,10 @@ std::vector<Address> parse_address_list(std::string_view s) {
       }
       std::size_t at = close;
       for (std::size_t m = close; m > k; --m)
-        if (is_special(t[m - 1], '@')) { at = m - 1; break; }
+        if (is_special(t[m - 1], '@')) {
+          at = m - 1;
+          break;
+        }
       a.mailbox = join_tight(t, k, at);
       if (at < close) a.host = join_tight(t, at + 1, close);
       i = close < t.size() ? close + 1 : close;

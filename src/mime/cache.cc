@@ -31,32 +31,41 @@ void put_params(std::string& out, const std::vector<Param>& params) {
 }
 
 struct Reader {
-  std::string_view in;
-  bool ok = true;
+  std::string_view in_;
+  bool ok_ = true;
 
   std::uint64_t varint() {
     std::uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
-      if (in.empty()) { ok = false; return 0; }
-      const auto b = static_cast<unsigned char>(in.front());
-      in.remove_prefix(1);
+      if (in_.empty()) {
+        ok_ = false;
+        return 0;
+      }
+      const auto b = static_cast<unsigned char>(in_.front());
+      in_.remove_prefix(1);
       v |= static_cast<std::uint64_t>(b & 0x7F) << shift;
       if ((b & 0x80) == 0) return v;
     }
-    ok = false;
+    ok_ = false;
     return 0;
   }
   std::string string() {
     const std::uint64_t n = varint();
-    if (!ok || n > in.size()) { ok = false; return {}; }
-    std::string s(in.substr(0, static_cast<std::size_t>(n)));
-    in.remove_prefix(static_cast<std::size_t>(n));
+    if (!ok_ || n > in_.size()) {
+      ok_ = false;
+      return {};
+    }
+    std::string s(in_.substr(0, static_cast<std::size_t>(n)));
+    in_.remove_prefix(static_cast<std::size_t>(n));
     return s;
   }
   // A count of items each taking at least one byte: never more than what is left.
   std::size_t count() {
     const std::uint64_t n = varint();
-    if (!ok || n > in.size()) { ok = false; return 0; }
+    if (!ok_ || n > in_.size()) {
+      ok_ = false;
+      return 0;
+    }
     return static_cast<std::size_t>(n);
   }
   std::vector<Param> params() {
@@ -100,16 +109,18 @@ std::string serialize(const Message& msg) {
 }
 
 Result<Message> deserialize(std::string_view data) {
-  if (data.substr(0, kMagic.size()) != kMagic) return make_error(ErrorCode::kCorruption, "mime cache: bad magic");
+  if (data.substr(0, kMagic.size()) != kMagic)
+    return make_error(ErrorCode::kCorruption, "mime cache: bad magic");
   Reader r{data.substr(kMagic.size())};
   Message msg;
   msg.size = r.varint();
   const std::size_t n = r.count();
-  if (!r.ok || n == 0 || n > kMaxParts + 1) return make_error(ErrorCode::kCorruption, "mime cache: bad part count");
+  if (!r.ok_ || n == 0 || n > kMaxParts + 1)
+    return make_error(ErrorCode::kCorruption, "mime cache: bad part count");
   msg.parts.resize(n);
   std::vector<std::uint32_t> depth(n, 0);  // 0: not yet a child of anything
   depth[0] = 1;
-  for (std::size_t i = 0; i < n && r.ok; ++i) {
+  for (std::size_t i = 0; i < n && r.ok_; ++i) {
     Part& p = msg.parts[i];
     if (depth[i] == 0) return make_error(ErrorCode::kCorruption, "mime cache: orphan part");
     p.header_begin = r.varint();
@@ -144,8 +155,8 @@ Result<Message> deserialize(std::string_view data) {
     }
     p.envelope = r.string();
   }
-  if (!r.ok) return make_error(ErrorCode::kCorruption, "mime cache: truncated");
-  if (!r.in.empty()) return make_error(ErrorCode::kCorruption, "mime cache: trailing bytes");
+  if (!r.ok_) return make_error(ErrorCode::kCorruption, "mime cache: truncated");
+  if (!r.in_.empty()) return make_error(ErrorCode::kCorruption, "mime cache: trailing bytes");
   return msg;
 }
 
@@ -156,8 +167,8 @@ bool operator==(const Part& a, const Part& b) {
          a.body_lines == b.body_lines && a.type == b.type && a.subtype == b.subtype && a.params == b.params &&
          a.id == b.id && a.description == b.description && a.md5 == b.md5 && a.location == b.location &&
          a.encoding == b.encoding && a.disposition == b.disposition &&
-         a.disposition_params == b.disposition_params && a.language == b.language && a.children == b.children &&
-         a.envelope == b.envelope;
+         a.disposition_params == b.disposition_params && a.language == b.language &&
+         a.children == b.children && a.envelope == b.envelope;
 }
 
 bool operator==(const Message& a, const Message& b) { return a.size == b.size && a.parts == b.parts; }

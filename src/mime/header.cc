@@ -43,13 +43,11 @@ void append_raw_text(std::string& out, std::string_view text) { out += to_utf8(t
 
 // One encoded word "=?charset?enc?text?=" at the start of s; false if s does not start
 // with a well-formed one.
-bool parse_encoded_word(std::string_view s, std::size_t& len, std::string& charset,
-                        std::string& bytes) {
+bool parse_encoded_word(std::string_view s, std::size_t& len, std::string& charset, std::string& bytes) {
   if (s.size() < 8 || s[0] != '=' || s[1] != '?') return false;
   s = s.substr(0, std::min<std::size_t>(s.size(), kMaxEncodedWord));  // keeps decoding linear
   const auto q1 = s.find('?', 2);
-  if (q1 == std::string_view::npos || q1 == 2 || q1 + 3 >= s.size() || s[q1 + 2] != '?')
-    return false;
+  if (q1 == std::string_view::npos || q1 == 2 || q1 + 3 >= s.size() || s[q1 + 2] != '?') return false;
   const char enc = s[q1 + 1];
   const auto end = s.find("?=", q1 + 3);
   if (end == std::string_view::npos) return false;
@@ -93,16 +91,17 @@ HeaderBlock parse_header_block(std::string_view bytes, std::size_t max_fields) {
     const std::size_t line_end = nl == std::string_view::npos ? n : nl + 1;
     const std::string_view line = bytes.substr(pos, line_end - pos);
     const std::string_view content = strip_eol(line);
-    if (content.empty() && line != "\r") {
+    if (content.empty()) {
       block.body_offset = line_end;
       return block;
     }
     if (is_wsp(content[0])) {
       if (have_field && !skipping) {
         auto& f = block.fields.back();
-        f.raw = std::string_view(f.raw.data(), line_end - static_cast<std::size_t>(f.raw.data() - bytes.data()));
-        f.value = std::string_view(f.value.data(),
-                                   static_cast<std::size_t>(content.data() + content.size() - f.value.data()));
+        f.raw =
+            std::string_view(f.raw.data(), line_end - static_cast<std::size_t>(f.raw.data() - bytes.data()));
+        f.value = std::string_view(
+            f.value.data(), static_cast<std::size_t>(content.data() + content.size() - f.value.data()));
       }
       pos = line_end;
       continue;
@@ -119,7 +118,10 @@ HeaderBlock parse_header_block(std::string_view bytes, std::size_t max_fields) {
       while (!name.empty() && is_wsp(name.back())) name.remove_suffix(1);
       for (char c : name) {
         const auto u = static_cast<unsigned char>(c);
-        if (u < 33 || u > 126) { valid = false; break; }
+        if (u < 33 || u > 126) {
+          valid = false;
+          break;
+        }
       }
     }
     if (!valid) {
@@ -224,8 +226,14 @@ std::string decode_quoted_printable(std::string_view in) {
     while (content_end > pos && is_wsp(in[content_end - 1])) --content_end;  // RFC 2045 6.7 (3)
     bool soft = false;
     for (std::size_t i = pos; i < content_end; ++i) {
-      if (in[i] != '=') { out.push_back(in[i]); continue; }
-      if (i + 1 == content_end) { soft = true; break; }
+      if (in[i] != '=') {
+        out.push_back(in[i]);
+        continue;
+      }
+      if (i + 1 == content_end) {
+        soft = true;
+        break;
+      }
       if (i + 2 < content_end && hex_value(in[i + 1]) >= 0 && hex_value(in[i + 2]) >= 0) {
         out.push_back(static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2])));
         i += 2;

@@ -26,7 +26,8 @@ TEST(DecodeWords, Rfc2047Section8Examples) {
       {"=?US-ASCII?Q?Keith_Moore?=", "Keith Moore"},
       {"=?ISO-8859-1?Q?Keld_J=F8rn_Simonsen?=", "Keld J\xC3\xB8rn Simonsen"},
       {"=?ISO-8859-1?Q?Andr=E9?= Pirard", "Andr\xC3\xA9 Pirard"},
-      {"=?ISO-8859-1?B?SWYgeW91IGNhbiByZWFkIHRoaXMgeW8=?= =?ISO-8859-2?B?dSB1bmRlcnN0YW5kIHRoZSBleGFtcGxlLg==?=",
+      {"=?ISO-8859-1?B?SWYgeW91IGNhbiByZWFkIHRoaXMgeW8=?= "
+       "=?ISO-8859-2?B?dSB1bmRlcnN0YW5kIHRoZSBleGFtcGxlLg==?=",
        "If you can read this you understand the example."},
       {"=?US-ASCII*EN?Q?Keith_Moore?=", "Keith Moore"},  // RFC 2231 section 5
       {"plain text", "plain text"},
@@ -34,15 +35,19 @@ TEST(DecodeWords, Rfc2047Section8Examples) {
       {"=?utf-8?x?abc?=", "=?utf-8?x?abc?="},
       // A multi-byte character split across two words still decodes.
       {"=?UTF-8?B?w6k=?= =?UTF-8?Q?=C3?= =?UTF-8?Q?=A9?=", "\xC3\xA9\xC3\xA9"},
-      {"Gr\xC3\xBC\xC3\x9F" "e", "Gr\xC3\xBC\xC3\x9F" "e"},  // RFC 6532 raw UTF-8
-      {"caf\xE9", "caf\xC3\xA9"},                              // 8-bit junk: windows-1252
+      {"Gr\xC3\xBC\xC3\x9F"
+       "e",
+       "Gr\xC3\xBC\xC3\x9F"
+       "e"},                       // RFC 6532 raw UTF-8
+      {"caf\xE9", "caf\xC3\xA9"},  // 8-bit junk: windows-1252
   };
   for (const auto& c : cases) EXPECT_EQ(decode_words(c.encoded), c.decoded) << c.encoded;
 }
 
 TEST(Params, Rfc2231Examples) {
   auto pv = parse_param_value(
-      "message/external-body; access-type=URL; URL*0=\"ftp://\"; URL*1=\"cs.utk.edu/pub/moore/bulk-mailer/bulk-mailer.tar\"");
+      "message/external-body; access-type=URL; URL*0=\"ftp://\"; "
+      "URL*1=\"cs.utk.edu/pub/moore/bulk-mailer/bulk-mailer.tar\"");
   EXPECT_EQ(pv.value, "message/external-body");
   ASSERT_EQ(pv.params.size(), 2u);
   EXPECT_EQ(pv.params[0].name, "access-type");
@@ -55,7 +60,8 @@ TEST(Params, Rfc2231Examples) {
   EXPECT_EQ(pv.params[0].value, "This is ***fun***");
 
   pv = parse_param_value(
-      "application/x-stuff; title*0*=us-ascii'en'This%20is%20even%20more%20; title*1*=%2A%2A%2Afun%2A%2A%2A%20; "
+      "application/x-stuff; title*0*=us-ascii'en'This%20is%20even%20more%20; "
+      "title*1*=%2A%2A%2Afun%2A%2A%2A%20; "
       "title*2=\"isn't it!\"");
   ASSERT_EQ(pv.params.size(), 1u);
   EXPECT_EQ(pv.params[0].value, "This is even more ***fun*** isn't it!");
@@ -69,7 +75,8 @@ TEST(Params, Rfc2231Examples) {
 }
 
 TEST(Params, QuotedValuesCommentsAndEncodedWords) {
-  auto pv = parse_param_value("Text/PLAIN (a comment); Charset=\"utf-8\";format=flowed ;  name=\"a \\\"b\\\";c\"");
+  auto pv =
+      parse_param_value("Text/PLAIN (a comment); Charset=\"utf-8\";format=flowed ;  name=\"a \\\"b\\\";c\"");
   EXPECT_EQ(pv.value, "text/plain");
   ASSERT_EQ(pv.params.size(), 3u);
   EXPECT_EQ(pv.params[0].name, "charset");
@@ -105,15 +112,18 @@ TEST(Addresses, Rfc5322Forms) {
         {K::kMailbox, "", "", "joe", "where.test"},
         {K::kMailbox, "John", "", "jdoe", "one.test"},
         {K::kGroupEnd, "", "", "", ""}}},
-      {"Undisclosed recipients:;", {{K::kGroupStart, "", "", "Undisclosed recipients", ""}, {K::kGroupEnd, "", "", "", ""}}},
+      {"Undisclosed recipients:;",
+       {{K::kGroupStart, "", "", "Undisclosed recipients", ""}, {K::kGroupEnd, "", "", "", ""}}},
       {"Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>",
        {{K::kMailbox, "Pete", "", "pete", "silly.test"}}},
       {"\"john doe\"@example.com", {{K::kMailbox, "", "", "john doe", "example.com"}}},
       {"<@route.a,@route.b:user@host.c>", {{K::kMailbox, "", "@route.a,@route.b", "user", "host.c"}}},
       {"John Q. Public <jqp@x.test>", {{K::kMailbox, "John Q. Public", "", "jqp", "x.test"}}},
       {"=?UTF-8?Q?Zo=C3=AB?= <zoe@x.test>", {{K::kMailbox, "=?UTF-8?Q?Zo=C3=AB?=", "", "zoe", "x.test"}}},
-      {"J\xC3\xBCrgen <j\xC3\xBC@b\xC3\xBC.test>", {{K::kMailbox, "J\xC3\xBCrgen", "", "j\xC3\xBC", "b\xC3\xBC.test"}}},
+      {"J\xC3\xBCrgen <j\xC3\xBC@b\xC3\xBC.test>",
+       {{K::kMailbox, "J\xC3\xBCrgen", "", "j\xC3\xBC", "b\xC3\xBC.test"}}},
       {"<>", {{K::kMailbox, "", "", "", ""}}},
+      {"a)b@c.test)", {{K::kMailbox, "", "", "ab", "c.test"}}},
       {"just-a-name", {{K::kMailbox, "", "", "just-a-name", ""}}},
       {"", {}},
   };
@@ -132,7 +142,8 @@ TEST(Addresses, Rfc5322Forms) {
 
 TEST(HeaderBlock, FoldsDuplicatesAndRawBytes) {
   const std::string msg =
-      "Received: from a\r\n\tby b\r\nSubject: hello\r\n  world\r\nX-A: 1\r\nx-a: 2\r\nObs : spaced\r\n\r\nbody\r\n";
+      "Received: from a\r\n\tby b\r\nSubject: hello\r\n  world\r\nX-A: 1\r\nx-a: 2\r\nObs : "
+      "spaced\r\n\r\nbody\r\n";
   const auto hb = parse_header_block(msg);
   ASSERT_EQ(hb.fields.size(), 5u);
   EXPECT_EQ(hb.fields[0].raw, "Received: from a\r\n\tby b\r\n");
@@ -157,6 +168,10 @@ TEST(HeaderBlock, MalformedInputs) {
   hb = parse_header_block(std::string(" junk\nA: x\0y\n\nb", 15));
   ASSERT_EQ(hb.fields.size(), 1u);
   EXPECT_EQ(hb.fields[0].value.size(), 4u);
+  // A lone CR at the very end is an empty line.
+  hb = parse_header_block("A: 1\n\r");
+  EXPECT_EQ(hb.fields.size(), 1u);
+  EXPECT_EQ(hb.body_offset, 6u);
   // Field count limit.
   std::string many;
   for (int i = 0; i < 10000; ++i) many += "X: y\n";
@@ -167,7 +182,8 @@ TEST(HeaderBlock, MalformedInputs) {
 }
 
 TEST(TransferEncoding, QuotedPrintable) {
-  EXPECT_EQ(decode_quoted_printable("caf=C3=A9 =\r\nsoft\r\nline two  \r\n"), "caf\xC3\xA9 soft\r\nline two\r\n");
+  EXPECT_EQ(decode_quoted_printable("caf=C3=A9 =\r\nsoft\r\nline two  \r\n"),
+            "caf\xC3\xA9 soft\r\nline two\r\n");
   EXPECT_EQ(decode_quoted_printable("a=3d=3Db\n=ZZ=\n"), "a==b\n=ZZ");
   EXPECT_EQ(decode_quoted_printable("end="), "end");
 }

@@ -74,7 +74,8 @@ std::string field_nstring(const std::vector<HeaderField>& fields, std::string_vi
 }
 
 constexpr std::string_view kEmptyEnvelope = "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)";
-constexpr std::string_view kEmptyBody = "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0)";
+constexpr std::string_view kEmptyBody =
+    "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0)";
 
 void append_structure(const Message& msg, std::uint32_t index, bool ext, std::string& out) {
   const Part& p = msg.parts[index];
@@ -103,8 +104,10 @@ void append_structure(const Message& msg, std::uint32_t index, bool ext, std::st
     if (ext) out += ' ' + imap_nstring(p.md5);
   }
   if (ext) {
-    if (p.disposition.empty()) out += " NIL";
-    else out += " (" + imap_string(p.disposition) + ' ' + params_list(p.disposition_params) + ')';
+    if (p.disposition.empty())
+      out += " NIL";
+    else
+      out += " (" + imap_string(p.disposition) + ' ' + params_list(p.disposition_params) + ')';
     if (p.language.empty()) {
       out += " NIL";
     } else if (p.language.size() == 1) {
@@ -160,8 +163,8 @@ std::string build_envelope(const std::vector<HeaderField>& fields) {
   std::string reply_list = address_list(reply_to);
   if (sender_list == "NIL") sender_list = from_list;  // RFC 9051 7.5.2
   if (reply_list == "NIL") reply_list = from_list;
-  return '(' + field_nstring(fields, "Date") + ' ' + field_nstring(fields, "Subject") + ' ' + from_list + ' ' +
-         sender_list + ' ' + reply_list + ' ' + address_list(find_field(fields, "To")) + ' ' +
+  return '(' + field_nstring(fields, "Date") + ' ' + field_nstring(fields, "Subject") + ' ' + from_list +
+         ' ' + sender_list + ' ' + reply_list + ' ' + address_list(find_field(fields, "To")) + ' ' +
          address_list(find_field(fields, "Cc")) + ' ' + address_list(find_field(fields, "Bcc")) + ' ' +
          field_nstring(fields, "In-Reply-To") + ' ' + field_nstring(fields, "Message-ID") + ')';
 }
@@ -183,7 +186,8 @@ Result<std::uint32_t> resolve(const Message& msg, const std::vector<std::uint32_
   std::int64_t node = -1;  // -1: the virtual message/rfc822 holding the root
   for (std::uint32_t n : path) {
     std::int64_t container = -2;
-    if (node == -1) container = 0;
+    if (node == -1)
+      container = 0;
     else if (msg.parts[static_cast<std::size_t>(node)].is_message())
       container = msg.parts[static_cast<std::size_t>(node)].children[0];
     const Part& cur = msg.parts[static_cast<std::size_t>(container >= 0 ? container : node)];
@@ -209,12 +213,15 @@ Result<Section> parse_section(std::string_view spec) {
     if (ec != std::errc() || n == 0) return make_error(ErrorCode::kInvalid, "bad part number");
     s.part.push_back(n);
     i = static_cast<std::size_t>(ptr - spec.data());
-    if (i < spec.size() && spec[i] == '.') ++i;
-    else break;
+    if (i < spec.size() && spec[i] == '.')
+      ++i;
+    else
+      break;
     if (s.part.size() > kMaxDepth * 2) return make_error(ErrorCode::kInvalid, "section too deep");
   }
   std::string_view rest = spec.substr(i);
-  if (!s.part.empty() && i < spec.size() && spec[i - 1] != '.') return make_error(ErrorCode::kInvalid, "bad section");
+  if (!s.part.empty() && i < spec.size() && spec[i - 1] != '.')
+    return make_error(ErrorCode::kInvalid, "bad section");
   if (rest.empty()) {
     if (!spec.empty() && spec.back() == '.') return make_error(ErrorCode::kInvalid, "bad section");
     return s;
@@ -222,13 +229,20 @@ Result<Section> parse_section(std::string_view spec) {
   auto word = rest;
   auto sp = rest.find(' ');
   if (sp != std::string_view::npos) word = rest.substr(0, sp);
-  if (iequals(word, "HEADER")) s.kind = Section::Kind::kHeader;
-  else if (iequals(word, "TEXT")) s.kind = Section::Kind::kText;
-  else if (iequals(word, "MIME")) s.kind = Section::Kind::kMime;
-  else if (iequals(word, "HEADER.FIELDS")) s.kind = Section::Kind::kHeaderFields;
-  else if (iequals(word, "HEADER.FIELDS.NOT")) s.kind = Section::Kind::kHeaderFieldsNot;
-  else return make_error(ErrorCode::kInvalid, "unknown section text");
-  if (s.kind == Section::Kind::kMime && s.part.empty()) return make_error(ErrorCode::kInvalid, "MIME needs a part");
+  if (iequals(word, "HEADER"))
+    s.kind = Section::Kind::kHeader;
+  else if (iequals(word, "TEXT"))
+    s.kind = Section::Kind::kText;
+  else if (iequals(word, "MIME"))
+    s.kind = Section::Kind::kMime;
+  else if (iequals(word, "HEADER.FIELDS"))
+    s.kind = Section::Kind::kHeaderFields;
+  else if (iequals(word, "HEADER.FIELDS.NOT"))
+    s.kind = Section::Kind::kHeaderFieldsNot;
+  else
+    return make_error(ErrorCode::kInvalid, "unknown section text");
+  if (s.kind == Section::Kind::kMime && s.part.empty())
+    return make_error(ErrorCode::kInvalid, "MIME needs a part");
   const bool wants_list = s.kind == Section::Kind::kHeaderFields || s.kind == Section::Kind::kHeaderFieldsNot;
   if (!wants_list) {
     if (sp != std::string_view::npos) return make_error(ErrorCode::kInvalid, "junk after section");
@@ -279,7 +293,10 @@ Result<std::string> extract(const Message& msg, std::string_view bytes, const Se
   for (const auto& f : hb.fields) {
     bool listed = false;
     for (const auto& name : section.fields)
-      if (iequals(f.name, name)) { listed = true; break; }
+      if (iequals(f.name, name)) {
+        listed = true;
+        break;
+      }
     if (listed == keep) {
       out += f.raw;
       if (out.back() != '\n') out += "\r\n";
@@ -305,7 +322,8 @@ std::string decoded_body(const Part& part, std::string_view bytes) {
   return std::string(body);
 }
 
-Result<std::string> binary(const Message& msg, std::string_view bytes, const std::vector<std::uint32_t>& path) {
+Result<std::string> binary(const Message& msg, std::string_view bytes,
+                           const std::vector<std::uint32_t>& path) {
   auto node = resolve(msg, path);
   if (!node) return tl::unexpected(node.error());
   const Part& p = msg.parts[*node];
@@ -314,6 +332,13 @@ Result<std::string> binary(const Message& msg, std::string_view bytes, const std
   if (e != "7bit" && e != "8bit" && e != "binary" && e != "base64" && e != "quoted-printable")
     return make_error(ErrorCode::kInvalid, "UNKNOWN-CTE");
   return decoded_body(p, bytes);
+}
+
+Result<std::uint64_t> binary_size(const Message& msg, std::string_view bytes,
+                                  const std::vector<std::uint32_t>& part) {
+  auto content = binary(msg, bytes, part);
+  if (!content) return tl::unexpected(content.error());
+  return static_cast<std::uint64_t>(content->size());
 }
 
 }  // namespace tern::mime

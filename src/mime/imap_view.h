@@ -54,7 +54,12 @@ std::string_view partial(std::string_view data, std::uint64_t origin, std::optio
 
 // BINARY[part] (RFC 3516): the part's body with base64 / quoted-printable removed.
 // kInvalid ("UNKNOWN-CTE") for other encodings than 7bit/8bit/binary/base64/qp.
-Result<std::string> binary(const Message& msg, std::string_view bytes, const std::vector<std::uint32_t>& part);
+Result<std::string> binary(const Message& msg, std::string_view bytes,
+                           const std::vector<std::uint32_t>& part);
+
+// BINARY.SIZE[part] (RFC 3516): the size of what binary() returns.
+Result<std::uint64_t> binary_size(const Message& msg, std::string_view bytes,
+                                  const std::vector<std::uint32_t>& part);
 
 // Resolves part numbers to an index in msg.parts (the index of the part whose body the
 // number names); kNotFound if absent. An empty path names the root.

@@ -32,8 +32,10 @@ TEST(Envelope, Rfc3501Example) {
             "NIL NIL \"<B27397-0100000@cac.washington.edu>\")");
   // The RFC's example writes types upper-case; we keep the lower-cased type and the
   // parameter value as written (clients compare case-insensitively).
-  EXPECT_EQ(body_structure(msg, false), "(\"text\" \"plain\" (\"charset\" \"US-ASCII\") NIL NIL \"7bit\" 7 1)");
-  EXPECT_EQ(body_structure(msg, true), "(\"text\" \"plain\" (\"charset\" \"US-ASCII\") NIL NIL \"7bit\" 7 1 NIL NIL NIL NIL)");
+  EXPECT_EQ(body_structure(msg, false),
+            "(\"text\" \"plain\" (\"charset\" \"US-ASCII\") NIL NIL \"7bit\" 7 1)");
+  EXPECT_EQ(body_structure(msg, true),
+            "(\"text\" \"plain\" (\"charset\" \"US-ASCII\") NIL NIL \"7bit\" 7 1 NIL NIL NIL NIL)");
   EXPECT_EQ(rfc822_size(msg), m.size());
 }
 
@@ -89,30 +91,61 @@ const char kMixed[] =
 
 TEST(BodyStructure, ExtensionDataAndNesting) {
   const Message msg = parse(kMixed);
-  const std::string inner_env = "(NIL \"inner\" ((NIL NIL \"i\" \"x.test\")) ((NIL NIL \"i\" \"x.test\")) "
-                                "((NIL NIL \"i\" \"x.test\")) NIL NIL NIL NIL NIL)";
+  const std::string inner_env =
+      "(NIL \"inner\" ((NIL NIL \"i\" \"x.test\")) ((NIL NIL \"i\" \"x.test\")) "
+      "((NIL NIL \"i\" \"x.test\")) NIL NIL NIL NIL NIL)";
   EXPECT_EQ(body_structure(msg, true),
-            "((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"quoted-printable\" 9 1 NIL NIL (\"en\" \"fr\") NIL)"
+            "((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"quoted-printable\" 9 1 NIL NIL (\"en\" "
+            "\"fr\") NIL)"
             "(\"application\" \"octet-stream\" (\"name\" \"a.bin\") \"<id1@x>\" \"some bytes\" \"base64\" 8 "
             "\"Q2hlY2sgSW50ZWdyaXR5IQ==\" (\"attachment\" (\"filename\" \"a.bin\")) NIL \"http://x.test/a\")"
-            "(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 168 " + inner_env +
-            " ((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 10 1 NIL NIL NIL NIL)"
-            "(\"text\" \"html\" NIL NIL NIL \"7bit\" 23 1 NIL NIL NIL NIL) \"alternative\" (\"boundary\" \"b2\") NIL NIL NIL)"
-            " 12 NIL NIL NIL NIL) \"mixed\" (\"boundary\" \"b1\") NIL NIL NIL)");
+            "(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 168 " +
+                inner_env +
+                " ((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 10 1 NIL NIL NIL NIL)"
+                "(\"text\" \"html\" NIL NIL NIL \"7bit\" 23 1 NIL NIL NIL NIL) \"alternative\" (\"boundary\" "
+                "\"b2\") NIL NIL NIL)"
+                " 12 NIL NIL NIL NIL) \"mixed\" (\"boundary\" \"b1\") NIL NIL NIL)");
   EXPECT_EQ(body_structure(msg, false),
             "((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NIL \"quoted-printable\" 9 1)"
             "(\"application\" \"octet-stream\" (\"name\" \"a.bin\") \"<id1@x>\" \"some bytes\" \"base64\" 8)"
-            "(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 168 " + inner_env +
-            " ((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 10 1)"
-            "(\"text\" \"html\" NIL NIL NIL \"7bit\" 23 1) \"alternative\") 12) \"mixed\")");
+            "(\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 168 " +
+                inner_env +
+                " ((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 10 1)"
+                "(\"text\" \"html\" NIL NIL NIL \"7bit\" 23 1) \"alternative\") 12) \"mixed\")");
 }
 
 TEST(BodyStructure, NonAsciiParameterUsesRfc2231Form) {
   const Message msg = parse("Content-Type: text/plain; name*=utf-8''caf%C3%A9\n\nx");
-  EXPECT_EQ(body_structure(msg, false), "(\"text\" \"plain\" (\"name*\" \"utf-8''caf%C3%A9\") NIL NIL \"7bit\" 1 1)");
+  EXPECT_EQ(body_structure(msg, false),
+            "(\"text\" \"plain\" (\"name*\" \"utf-8''caf%C3%A9\") NIL NIL \"7bit\" 1 1)");
   // A multipart without parts still yields a valid BODYSTRUCTURE.
   EXPECT_EQ(body_structure(parse("Content-Type: multipart/mixed\n\nx"), false),
             "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0) \"mixed\")");
+}
+
+TEST(BodyStructure, MessageGlobalAndEncodedRfc822) {
+  // RFC 9051: message/global is reported like message/rfc822, with envelope and body.
+  const Message g = parse("Content-Type: message/global\n\nSubject: \xC3\xA9\n\nx\n");
+  EXPECT_EQ(
+      body_structure(g, false),
+      "(\"message\" \"global\" NIL NIL NIL \"7bit\" 15 (NIL {2}\r\n\xC3\xA9 NIL NIL NIL NIL NIL NIL NIL NIL) "
+      "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 2 1) 3)");
+  // A base64 message/rfc822 is not parsed inside; the response stays well-formed.
+  const Message b =
+      parse("Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\nU3ViamVjdDogeA==\n");
+  EXPECT_EQ(b.parts.size(), 1u);
+  EXPECT_EQ(body_structure(b, false),
+            "(\"message\" \"rfc822\" NIL NIL NIL \"base64\" 17 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) "
+            "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0) 1)");
+}
+
+TEST(ImapString, QuotedLiteralAndNil) {
+  EXPECT_EQ(imap_string(""), "\"\"");
+  EXPECT_EQ(imap_nstring(""), "NIL");
+  EXPECT_EQ(imap_string("a\"b\\c"), "\"a\\\"b\\\\c\"");
+  EXPECT_EQ(imap_string("\xC3\xA9"), "{2}\r\n\xC3\xA9");
+  EXPECT_EQ(imap_string("a\r\nb"), "{4}\r\na\r\nb");
+  EXPECT_EQ(imap_string(std::string("a\0b", 3)), "{2}\r\nab");
 }
 
 struct SectionCase {
@@ -125,15 +158,18 @@ TEST(Sections, ExtractAtAnyDepth) {
   const Message msg = parse(m);
   const SectionCase cases[] = {
       {"1", "caf=C3=A9"},
-      {"1.MIME", "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n"
-                 "Content-Language: en, fr\r\n\r\n"},
+      {"1.MIME",
+       "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n"
+       "Content-Language: en, fr\r\n\r\n"},
       {"2", "aGVsbG8="},
-      {"3.HEADER", "Subject: inner\r\nFrom: i@x.test\r\nContent-Type: multipart/alternative; boundary=b2\r\n\r\n"},
+      {"3.HEADER",
+       "Subject: inner\r\nFrom: i@x.test\r\nContent-Type: multipart/alternative; boundary=b2\r\n\r\n"},
       {"3.1", "inner text"},
       {"3.2", "<p>inner &amp; html</p>"},
       {"3.2.MIME", "Content-Type: text/html\r\n\r\n"},
       {"3.HEADER.FIELDS (subject FROM)", "Subject: inner\r\nFrom: i@x.test\r\n\r\n"},
-      {"3.header.fields.not (Subject)", "From: i@x.test\r\nContent-Type: multipart/alternative; boundary=b2\r\n\r\n"},
+      {"3.header.fields.not (Subject)",
+       "From: i@x.test\r\nContent-Type: multipart/alternative; boundary=b2\r\n\r\n"},
       {"HEADER", "Subject: mixed\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"},
       {"HEADER.FIELDS (X-None)", "\r\n"},
   };
@@ -157,7 +193,8 @@ TEST(Sections, ExtractAtAnyDepth) {
 TEST(Sections, Errors) {
   const std::string m = kMixed;
   const Message msg = parse(m);
-  for (const char* bad : {"0", "1.", "MIME", "1.BOGUS", "HEADER.FIELDS", "HEADER.FIELDS ()", "1x", "TEXT junk"})
+  for (const char* bad :
+       {"0", "1.", "MIME", "1.BOGUS", "HEADER.FIELDS", "HEADER.FIELDS ()", "1x", "TEXT junk"})
     EXPECT_FALSE(parse_section(bad)) << bad;
   EXPECT_EQ(extract(msg, m, *parse_section("4")).error().code, ErrorCode::kNotFound);
   EXPECT_EQ(extract(msg, m, *parse_section("1.1")).error().code, ErrorCode::kNotFound);
@@ -183,6 +220,8 @@ TEST(Binary, DecodesTransferEncodings) {
   EXPECT_EQ(*binary(msg, m, {1}), "caf\xC3\xA9");
   EXPECT_EQ(*binary(msg, m, {2}), "hello");
   EXPECT_EQ(*binary(msg, m, {3, 1}), "inner text");
+  EXPECT_EQ(*binary_size(msg, m, {2}), 5u);
+  EXPECT_EQ(binary_size(msg, m, {9}).error().code, ErrorCode::kNotFound);
   const std::string odd = "Content-Transfer-Encoding: x-uuencode\n\nbegin";
   EXPECT_EQ(binary(parse(odd), odd, {1}).error().code, ErrorCode::kInvalid);
 }
@@ -195,8 +234,11 @@ TEST(SearchText, DecodedHeadersAndBodies) {
   EXPECT_NE(st.body.find("inner & html"), std::string::npos);
   EXPECT_NE(st.body.find("Subject: inner"), std::string::npos);
   EXPECT_EQ(st.body.find("aGVsbG8"), std::string::npos);  // attachments are not text
-  EXPECT_EQ(html_to_text("<html><head><style>p{}</style></head><body>a&lt;b<br>c&#233;&#x41;<script>x</script></body>"),
-            "a<b\nc\xC3\xA9" "A");
+  EXPECT_EQ(
+      html_to_text(
+          "<html><head><style>p{}</style></head><body>a&lt;b<br>c&#233;&#x41;<script>x</script></body>"),
+      "a<b\nc\xC3\xA9"
+      "A");
 }
 
 TEST(Sections, HeaderFieldsKeepRawFoldsAndDuplicates) {
@@ -217,7 +259,9 @@ TEST(SearchText, CharsetsAndEncodedHeaders) {
       "WvxyaWNo\n"
       "--b\nContent-Type: text/plain; charset=koi8-r\n\n\xF0\xD2\xC9\n--b--\n";
   const SearchText st = search_text(parse(m), m);
-  EXPECT_EQ(st.headers, "Subject: Gr\xC3\xBC\xC3\x9F" "e\nContent-Type: multipart/alternative; boundary=b\n");
+  EXPECT_EQ(st.headers,
+            "Subject: Gr\xC3\xBC\xC3\x9F"
+            "e\nContent-Type: multipart/alternative; boundary=b\n");
   EXPECT_EQ(st.body, "M\xC3\xBCnchen\nZ\xC3\xBCrich\n\xD0\x9F\xD1\x80\xD0\xB8\n");
 }
 

@@ -13,15 +13,15 @@ namespace {
 bool is_wsp(char c) { return c == ' ' || c == '\t'; }
 
 struct Parser {
-  std::string_view bytes;
-  Message& msg;
+  std::string_view bytes_;
+  Message& msg_;
 
   // Parses the entity at [begin, end) and returns its index.
   std::uint32_t entity(std::size_t begin, std::size_t end, std::size_t depth, bool digest_child,
                        bool is_message_header) {
-    const auto index = static_cast<std::uint32_t>(msg.parts.size());
-    msg.parts.emplace_back();
-    const std::string_view span = bytes.substr(begin, end - begin);
+    const auto index = static_cast<std::uint32_t>(msg_.parts.size());
+    msg_.parts.emplace_back();
+    const std::string_view span = bytes_.substr(begin, end - begin);
     const HeaderBlock hb = parse_header_block(span);
     Part part;
     part.header_begin = begin;
@@ -54,7 +54,8 @@ struct Parser {
       if (!enc.empty()) part.encoding = std::move(enc);
     }
     if (const HeaderField* f = find_field(hb.fields, "Content-ID")) part.id = unfold(f->value);
-    if (const HeaderField* f = find_field(hb.fields, "Content-Description")) part.description = unfold(f->value);
+    if (const HeaderField* f = find_field(hb.fields, "Content-Description"))
+      part.description = unfold(f->value);
     if (const HeaderField* f = find_field(hb.fields, "Content-MD5")) part.md5 = unfold(f->value);
     if (const HeaderField* f = find_field(hb.fields, "Content-Location")) part.location = unfold(f->value);
     if (const HeaderField* f = find_field(hb.fields, "Content-Disposition")) {
@@ -70,33 +71,33 @@ struct Parser {
       }
     }
     if (is_message_header) part.envelope = build_envelope(hb.fields);
-    const bool can_nest = depth + 1 < kMaxDepth && msg.parts.size() < kMaxParts;
+    const bool can_nest = depth + 1 < kMaxDepth && msg_.parts.size() < kMaxParts;
     const std::size_t body_begin = static_cast<std::size_t>(part.body_begin);
     if (part.type == "multipart" && can_nest) {
       const Param* boundary = part.param("boundary");
       if (boundary != nullptr && !boundary->value.empty()) {
         const bool digest = part.subtype == "digest";
         const std::string delim = "--" + boundary->value;
-        msg.parts[index] = std::move(part);
+        msg_.parts[index] = std::move(part);
         split_multipart(index, delim, body_begin, end, depth, digest);
         return index;
       }
-    } else if (part.type == "message" && (part.subtype == "rfc822" || part.subtype == "global") &&
-               can_nest && part.encoding != "base64" && part.encoding != "quoted-printable") {
-      msg.parts[index] = std::move(part);
+    } else if (part.type == "message" && (part.subtype == "rfc822" || part.subtype == "global") && can_nest &&
+               part.encoding != "base64" && part.encoding != "quoted-printable") {
+      msg_.parts[index] = std::move(part);
       const std::uint32_t child = entity(body_begin, end, depth + 1, false, true);
-      msg.parts[index].children.push_back(child);
+      msg_.parts[index].children.push_back(child);
       return index;
     }
-    msg.parts[index] = std::move(part);
+    msg_.parts[index] = std::move(part);
     return index;
   }
 
   // RFC 2046 5.1.1: the line break before a delimiter belongs to the delimiter.
   std::size_t before_break(std::size_t line_start, std::size_t floor) const {
     std::size_t e = line_start;
-    if (e > floor && bytes[e - 1] == '\n') --e;
-    if (e > floor && bytes[e - 1] == '\r') --e;
+    if (e > floor && bytes_[e - 1] == '\n') --e;
+    if (e > floor && bytes_[e - 1] == '\r') --e;
     return e;
   }
 
@@ -107,18 +108,23 @@ struct Parser {
     bool closed = false;
     std::size_t pos = begin;
     while (pos < end) {
-      const void* hit = std::memchr(bytes.data() + pos, '\n', end - pos);
-      const std::size_t nl = hit ? static_cast<std::size_t>(static_cast<const char*>(hit) - bytes.data()) : end;
+      const void* hit = std::memchr(bytes_.data() + pos, '\n', end - pos);
+      const std::size_t nl =
+          hit ? static_cast<std::size_t>(static_cast<const char*>(hit) - bytes_.data()) : end;
       const std::size_t line_end = hit ? nl + 1 : end;
-      std::string_view content = bytes.substr(pos, nl - pos);
+      std::string_view content = bytes_.substr(pos, nl - pos);
       if (!content.empty() && content.back() == '\r') content.remove_suffix(1);
       if (content.size() >= delim.size() && content.compare(0, delim.size(), delim) == 0) {
         std::string_view rest = content.substr(delim.size());
         const bool is_close = rest.size() >= 2 && rest[0] == '-' && rest[1] == '-';
         if (is_close) rest.remove_prefix(2);
         if (std::all_of(rest.begin(), rest.end(), is_wsp)) {
-          if (part_start != std::string_view::npos) ranges.emplace_back(part_start, before_break(pos, part_start));
-          if (is_close) { closed = true; break; }
+          if (part_start != std::string_view::npos)
+            ranges.emplace_back(part_start, before_break(pos, part_start));
+          if (is_close) {
+            closed = true;
+            break;
+          }
           part_start = line_end;
           if (ranges.size() >= kMaxParts) break;
         }
@@ -130,12 +136,12 @@ struct Parser {
       // whole message its final line break is dropped (as the break before a delimiter
       // would be), which is what Python's email does too.
       const std::size_t b = std::min(part_start, end);
-      ranges.emplace_back(b, end == bytes.size() ? before_break(end, b) : end);
+      ranges.emplace_back(b, end == bytes_.size() ? before_break(end, b) : end);
     }
     for (const auto& [b, e] : ranges) {
-      if (msg.parts.size() >= kMaxParts) break;
+      if (msg_.parts.size() >= kMaxParts) break;
       const std::uint32_t child = entity(b, e, depth + 1, digest, false);
-      msg.parts[index].children.push_back(child);
+      msg_.parts[index].children.push_back(child);
     }
   }
 };

@@ -78,7 +78,8 @@ TEST(Parse, NestedMultipartAndMessage) {
 
 TEST(Parse, DigestChildrenDefaultToRfc822) {
   const std::string m =
-      "Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: one\n\nbody one\n--d\nContent-Type: text/plain\n\nt\n--d--\n";
+      "Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: one\n\nbody one\n--d\nContent-Type: "
+      "text/plain\n\nt\n--d--\n";
   const Message msg = parse(m);
   const Part& root = msg.parts[0];
   ASSERT_EQ(root.children.size(), 2u);
@@ -130,7 +131,9 @@ TEST(Parse, DepthLimit) {
   const Message msg = parse(m);
   EXPECT_EQ(msg.parts.size(), kMaxDepth);
   std::string mp;
-  for (int i = 0; i < 200; ++i) mp += "Content-Type: multipart/mixed; boundary=b" + std::to_string(i) + "\n\n--b" + std::to_string(i) + "\n";
+  for (int i = 0; i < 200; ++i)
+    mp += "Content-Type: multipart/mixed; boundary=b" + std::to_string(i) + "\n\n--b" + std::to_string(i) +
+          "\n";
   const Message msg2 = parse(mp);
   EXPECT_LE(msg2.parts.size(), kMaxDepth);
   const Part& last = msg2.parts.back();

@@ -1,6 +1,6 @@
 // mime/mime_dump.cc: test tool for tests/mime/test_differential.py. Reads a file of
 // length-prefixed messages ("<decimal length>\n<bytes>", repeated) and prints one JSON
-// object per message: decoded Subject, From and To, and the part tree in preorder with
+// object per message: decoded Subject, From, To and Cc, and the part tree in preorder with
 // each part's depth, content type, parameters, and SHA-256 of its decoded body (and of its
 // text decoded to UTF-8, for text parts).
 #include <openssl/evp.h>
@@ -73,14 +73,16 @@ void dump(std::string_view bytes) {
   const auto hb = parse_header_block(bytes.substr(0, root.body_begin));
   const HeaderField* subject = find_field(hb.fields, "Subject");
   std::string out = "{\"subject\":" + (subject ? json(decode_words(unfold(subject->value))) : "null");
-  out += ",\"from\":" + addresses(hb.fields, "From") + ",\"to\":" + addresses(hb.fields, "To");
+  out += ",\"from\":" + addresses(hb.fields, "From") + ",\"to\":" + addresses(hb.fields, "To") +
+         ",\"cc\":" + addresses(hb.fields, "Cc");
   out += ",\"parts\":[";
   std::vector<std::uint32_t> depth(msg.parts.size(), 0);
   for (std::size_t i = 0; i < msg.parts.size(); ++i) {
     const Part& p = msg.parts[i];
     for (auto c : p.children) depth[c] = depth[i] + 1;
     if (i) out += ',';
-    out += "{\"d\":" + std::to_string(depth[i]) + ",\"type\":" + json(p.type + "/" + p.subtype) + ",\"params\":[";
+    out += "{\"d\":" + std::to_string(depth[i]) + ",\"type\":" + json(p.type + "/" + p.subtype) +
+           ",\"params\":[";
     for (std::size_t k = 0; k < p.params.size(); ++k)
       out += (k ? "," : "") + std::string("[") + json(p.params[k].name) + "," + json(p.params[k].value) + "]";
     out += "]";

@@ -17,7 +17,8 @@ namespace {
 using namespace tern::mime;
 
 void visit(const Message& msg, std::string_view bytes, std::vector<std::uint32_t>& path, std::size_t budget) {
-  for (const char* text : {"", "MIME", "HEADER", "TEXT", "HEADER.FIELDS (Subject From)", "HEADER.FIELDS.NOT (To)"}) {
+  for (const char* text :
+       {"", "MIME", "HEADER", "TEXT", "HEADER.FIELDS (Subject From)", "HEADER.FIELDS.NOT (To)"}) {
     std::string spec;
     for (auto n : path) spec += std::to_string(n) + ".";
     spec += text;
@@ -46,6 +47,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)body_structure(msg, false);
   (void)body_structure(msg, true);
   (void)search_text(msg, bytes);
+  // Structural invariants: offsets ordered and inside the bytes, children inside their
+  // parent's body and after it in preorder.
+  if (msg.parts.empty() || msg.size != size) __builtin_trap();
+  for (std::size_t i = 0; i < msg.parts.size(); ++i) {
+    const Part& p = msg.parts[i];
+    if (p.header_begin > p.body_begin || p.body_begin > p.body_end || p.body_end > size) __builtin_trap();
+    for (auto c : p.children) {
+      const Part& ch = msg.parts[c];
+      if (c <= i || ch.header_begin < p.body_begin || ch.body_end > p.body_end) __builtin_trap();
+    }
+  }
   const std::string blob = serialize(msg);
   auto back = deserialize(blob);
   if (!back || !(*back == msg)) __builtin_trap();

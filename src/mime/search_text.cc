@@ -40,8 +40,9 @@ void append_headers(std::string& out, std::string_view header) {
 }
 
 bool is_block_tag(std::string_view name) {
-  static constexpr std::string_view kBlocks[] = {"p", "br", "div", "tr", "li", "h1", "h2", "h3", "h4",
-                                                 "h5", "h6", "table", "ul", "ol", "blockquote", "pre", "hr"};
+  static constexpr std::string_view kBlocks[] = {"p",  "br", "div",        "tr",  "li", "h1",
+                                                 "h2", "h3", "h4",         "h5",  "h6", "table",
+                                                 "ul", "ol", "blockquote", "pre", "hr"};
   for (auto b : kBlocks)
     if (iequals(name, b)) return true;
   return false;
@@ -74,8 +75,14 @@ std::string html_to_text(std::string_view h) {
         std::size_t k = i;
         while (k < h.size()) {
           auto lt = h.find("</", k);
-          if (lt == std::string_view::npos) { k = h.size(); break; }
-          if (istarts_with(h.substr(lt), close)) { k = lt; break; }
+          if (lt == std::string_view::npos) {
+            k = h.size();
+            break;
+          }
+          if (istarts_with(h.substr(lt), close)) {
+            k = lt;
+            break;
+          }
           k = lt + 2;
         }
         auto e = h.find('>', k);
@@ -96,19 +103,34 @@ std::string html_to_text(std::string_view h) {
           for (std::size_t k = hex ? 2 : 1; k < ent.size(); ++k) {
             const char d = ent[k];
             int v = -1;
-            if (d >= '0' && d <= '9') v = d - '0';
-            else if (hex && d >= 'a' && d <= 'f') v = d - 'a' + 10;
-            else if (hex && d >= 'A' && d <= 'F') v = d - 'A' + 10;
-            if (v < 0) { cp = 0xFFFD; break; }
+            if (d >= '0' && d <= '9')
+              v = d - '0';
+            else if (hex && d >= 'a' && d <= 'f')
+              v = d - 'a' + 10;
+            else if (hex && d >= 'A' && d <= 'F')
+              v = d - 'A' + 10;
+            if (v < 0) {
+              cp = 0xFFFD;
+              break;
+            }
             cp = cp * (hex ? 16 : 10) + static_cast<std::uint32_t>(v);
-            if (cp > 0x10FFFF) { cp = 0xFFFD; break; }
+            if (cp > 0x10FFFF) {
+              cp = 0xFFFD;
+              break;
+            }
           }
-        } else if (ent == "amp") cp = '&';
-        else if (ent == "lt") cp = '<';
-        else if (ent == "gt") cp = '>';
-        else if (ent == "quot") cp = '"';
-        else if (ent == "apos") cp = '\'';
-        else if (ent == "nbsp") cp = ' ';
+        } else if (ent == "amp")
+          cp = '&';
+        else if (ent == "lt")
+          cp = '<';
+        else if (ent == "gt")
+          cp = '>';
+        else if (ent == "quot")
+          cp = '"';
+        else if (ent == "apos")
+          cp = '\'';
+        else if (ent == "nbsp")
+          cp = ' ';
         if (cp != 0) {
           append_utf8(out, cp);
           i = semi + 1;

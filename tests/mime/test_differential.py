@@ -2,7 +2,7 @@
 
 Both parsers read the same bytes: a gen_mbox.py corpus (>= 1000 messages) plus hand-made
 malformed messages. For each message we compare the part tree (preorder, depth, content
-type, parameters), decoded Subject/From/To, and the SHA-256 of each leaf's decoded body
+type, parameters), decoded Subject/From/To/Cc, and the SHA-256 of each leaf's decoded body
 (transfer encoding removed) and, for text parts, of its text decoded to UTF-8.
 Where the two parsers must differ, the case says why and checks what tern does instead.
 
@@ -93,6 +93,7 @@ def py_describe(raw):
         "subject": None if subject is None else str(subject),
         "from": py_addrs(msg, "from"),
         "to": py_addrs(msg, "to"),
+        "cc": py_addrs(msg, "cc"),
         "parts": parts,
     }
 
@@ -107,7 +108,7 @@ def compare(tern, py):
     """Returns a list of differences (empty when the parsers agree)."""
     tern = normalise_tern(tern)
     diffs = []
-    for key in ("subject", "from", "to"):
+    for key in ("subject", "from", "to", "cc"):
         if tern[key] != py[key]:
             diffs.append(f"{key}: tern={tern[key]!r} python={py[key]!r}")
     if len(tern["parts"]) != len(py["parts"]):
@@ -226,6 +227,43 @@ def test_utf8_address_header_differs(tmp_path):
     (tern,) = run_dump([raw], tmp_path)
     assert tern["from"] == [["Zoë", "zoe@example.com"]]
     assert py_describe(raw)["from"][0][0] != "Zoë"
+
+
+def test_huge_header_count_differs(tmp_path):
+    # Why: tern keeps at most 4,096 fields per header block (kMaxHeaderFields) so a hostile
+    # header costs bounded memory; later fields, here the Content-Type, are not seen. The
+    # body still starts after the blank line, so offsets and sizes stay exact. Python keeps
+    # every field.
+    raw = b"X-Junk: y\n" * 5000 + b"Content-Type: text/html\n\n<p>body</p>\n"
+    (tern,) = run_dump([raw], tmp_path)
+    py = py_describe(raw)
+    assert tern["parts"][0]["type"] == "text/plain"
+    assert py["parts"][0]["type"] == "text/html"
+    assert tern["parts"][0]["sha"] == py["parts"][0]["sha"]  # same body either way
+
+
+def test_other_message_subtypes_differ(tmp_path):
+    # Why: IMAP (RFC 9051 7.5.2) encapsulates only message/rfc822 and message/global;
+    # Python parses every message/* subtype (except delivery-status) as a nested message.
+    raw = b"Content-Type: message/partial; id=x\n\nSubject: part\n\nbody\n"
+    (tern,) = run_dump([raw], tmp_path)
+    assert [p["type"] for p in tern["parts"]] == ["message/partial"]
+    assert len(py_describe(raw)["parts"]) == 2
+
+
+def test_obsolete_and_bare_cr_header_lines_differ(tmp_path):
+    # Why: RFC 5322 4.5.8 (obs-optional) allows whitespace before the colon, so tern
+    # reads "Subject : x" as a field; Python ends the header there and starts the body.
+    raw = b"Subject : spaced\n\nbody\n"
+    (tern,) = run_dump([raw], tmp_path)
+    assert tern["subject"] == "spaced"
+    assert py_describe(raw)["subject"] is None
+    # Why: RFC 5322 lines end in CRLF; tern does not split at a bare CR (so the byte
+    # offsets IMAP reports stay those of real lines), Python treats a lone CR as a break.
+    raw = b"Subject: a\rTo: b@c.example\n\nbody\n"
+    (tern,) = run_dump([raw], tmp_path)
+    assert tern["to"] == [] and tern["subject"] == "aTo: b@c.example"  # unfolding drops the CR
+    assert py_describe(raw)["to"] == [["", "b@c.example"]]
 
 
 def test_deep_nesting_differs(tmp_path):
