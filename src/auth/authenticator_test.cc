@@ -2,133 +2,26 @@
 
 #include <gtest/gtest.h>
 
-#include <map>
+#include <string>
+#include <string_view>
 
 #include "auth/password.h"
+#include "store/testing/fake_mail_store.h"
 
 namespace tern::auth {
 namespace {
 
 using Kind = AuthOutcome::Kind;
 
-// An in-memory store with only what authentication touches; everything else is kInternal.
-class FakeStore final : public store::MailStore {
+// The shared in-memory store (store/testing), taking plain passwords.
+class FakeStore final : public store::testing::FakeMailStore {
  public:
-  tl::unexpected<Error> internal() { return make_error(ErrorCode::kInternal, "not in fake"); }
-
-  store::Id add(std::string address, std::string_view password) {
-    store::Account a;
-    a.id = next_id_++;
-    a.address = address;
-    a.password_hash = hash_password(password).value();
-    accounts_[address] = a;
-    return a.id;
+  store::Id add(const std::string& address, std::string_view password) {
+    return add_account_with_hash(address, hash_password(password).value());
   }
   store::Id add_app(store::Id account, std::string_view password) {
-    store::AppPassword p;
-    p.id = next_id_++;
-    p.account_id = account;
-    p.label = "phone";
-    p.hash = hash_password(password).value();
-    apps_[p.id] = p;
-    return p.id;
+    return add_app_password_with_hash(account, hash_password(password).value());
   }
-
-  bool fail_lookups = false;
-  std::map<store::Id, int64_t> touched;
-  std::map<store::Id, store::AppPassword> apps_;
-
-  Result<std::optional<store::Account>> find_account(std::string_view address) override {
-    if (fail_lookups) return make_error(ErrorCode::kUnavailable, "database down");
-    auto it = accounts_.find(std::string(address));
-    if (it == accounts_.end()) return std::optional<store::Account>();
-    return std::optional<store::Account>(it->second);
-  }
-  Result<std::vector<store::AppPassword>> list_app_passwords(store::Id account_id) override {
-    std::vector<store::AppPassword> out;
-    for (const auto& [id, p] : apps_)
-      if (p.account_id == account_id) out.push_back(p);
-    return out;
-  }
-  Status delete_app_password(store::Id account_id, store::Id id) override {
-    auto it = apps_.find(id);
-    if (it == apps_.end() || it->second.account_id != account_id)
-      return make_error(ErrorCode::kNotFound, "no such app password");
-    apps_.erase(it);
-    return ok();
-  }
-  Status touch_app_password(store::Id id, int64_t when) override {
-    touched[id] = when;
-    return ok();
-  }
-
-  Result<store::Domain> add_domain(std::string_view) override { return internal(); }
-  Status delete_domain(std::string_view) override { return internal(); }
-  Result<std::vector<store::Domain>> list_domains() override { return internal(); }
-  Result<std::optional<store::Domain>> find_domain(std::string_view) override { return internal(); }
-  Result<store::Account> add_account(std::string_view, std::string_view) override {
-    return internal();
-  }
-  Status delete_account(std::string_view) override { return internal(); }
-  Result<std::vector<store::Account>> list_accounts() override { return internal(); }
-  Result<std::optional<store::Account>> find_account_by_id(store::Id) override {
-    return internal();
-  }
-  Status set_password(store::Id, std::string_view) override { return internal(); }
-  Status add_alias(std::string_view, std::span<const std::string>) override { return internal(); }
-  Status delete_alias(std::string_view, std::span<const std::string>) override {
-    return internal();
-  }
-  Result<std::vector<store::Alias>> list_aliases() override { return internal(); }
-  Result<std::optional<store::Alias>> find_alias(std::string_view) override { return internal(); }
-  Result<store::AppPassword> add_app_password(store::Id, std::string_view,
-                                              std::string_view) override {
-    return internal();
-  }
-  Result<std::vector<store::Mailbox>> list_mailboxes(store::Id) override { return internal(); }
-  Result<std::optional<store::Mailbox>> find_mailbox(store::Id, std::string_view) override {
-    return internal();
-  }
-  Result<std::optional<store::Mailbox>> get_mailbox(store::Id) override { return internal(); }
-  Result<store::Mailbox> create_mailbox(store::Id, std::string_view, store::SpecialUse) override {
-    return internal();
-  }
-  Status delete_mailbox(store::Id) override { return internal(); }
-  Status rename_mailbox(store::Id, std::string_view) override { return internal(); }
-  Status set_subscribed(store::Id, bool) override { return internal(); }
-  Result<std::vector<store::Appended>> append(std::string_view, int64_t,
-                                              std::span<const store::AppendTarget>) override {
-    return internal();
-  }
-  Result<std::vector<store::Message>> list_messages(store::Id, uint32_t, uint32_t) override {
-    return internal();
-  }
-  Result<std::vector<store::FlagChange>> store_flags(store::Id, std::span<const uint32_t>,
-                                                     store::FlagOp, uint32_t,
-                                                     std::span<const std::string>,
-                                                     std::optional<uint64_t>,
-                                                     std::vector<uint32_t>*) override {
-    return internal();
-  }
-  Result<store::Copied> copy_messages(store::Id, std::span<const uint32_t>, store::Id) override {
-    return internal();
-  }
-  Result<std::pair<store::Copied, store::Expunged>> move_messages(store::Id,
-                                                                  std::span<const uint32_t>,
-                                                                  store::Id) override {
-    return internal();
-  }
-  Result<store::Expunged> expunge(store::Id, std::span<const uint32_t>) override {
-    return internal();
-  }
-  Result<std::vector<uint32_t>> expunged_since(store::Id, uint64_t) override { return internal(); }
-  Result<std::string> read_blob(store::Id) override { return internal(); }
-  Result<std::unique_ptr<store::BlobReader>> open_blob(store::Id) override { return internal(); }
-  store::StoreStats stats() const override { return {}; }
-
- private:
-  store::Id next_id_ = 1;
-  std::map<std::string, store::Account> accounts_;
 };
 
 config::Auth test_config() {

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
@@ -22,6 +23,7 @@
 
 #include "auth/authenticator.h"
 #include "auth/sasl.h"
+#include "auth/sasl_exchange.h"
 #include "net/blocking_pool.h"
 #include "net/line_reader.h"
 #include "smtp/proto/parser.h"
@@ -274,52 +276,29 @@ asio::awaitable<Read> Session::challenge(std::string_view base64, std::string& a
 }
 
 asio::awaitable<SaslResult> Session::sasl_exchange(auth::Mechanism mech, std::string initial) {
-  SaslResult out;
-  auto from_read = [](Read r) {
-    switch (r) {
-      case Read::kTooLong: return SaslResult::Kind::kTooLong;
-      case Read::kTimeout: return SaslResult::Kind::kTimeout;
-      default: return SaslResult::Kind::kClosed;
-    }
-  };
-  // "=" is an empty initial response (RFC 4954 4): ask for the credentials instead.
-  if (initial == "=") initial.clear();
-  if (mech == auth::Mechanism::kPlain) {
-    std::string response = initial;
-    if (response.empty()) {
-      auto r = co_await challenge("", response);
-      if (r != Read::kOk) co_return SaslResult{from_read(r), {}};
-    }
-    if (auth::is_cancel(response)) co_return SaslResult{SaslResult::Kind::kCancelled, {}};
-    auto creds = auth::decode_plain(response);
-    if (!creds) {
-      out.kind = creds.error().code == ErrorCode::kDenied ? SaslResult::Kind::kDenied
-                                                          : SaslResult::Kind::kMalformed;
-      co_return out;
-    }
-    out.kind = SaslResult::Kind::kOk;
-    out.creds = std::move(*creds);
-    co_return out;
+  // RFC 4954 4: "=" is an empty initial response; the exchange then asks for the credentials.
+  auto started = auth::SaslExchange::start(mech, initial);  // no structured bindings: GCC 12
+  auth::SaslExchange& exchange = started.first;              // coroutine frames mishandle them
+  auth::SaslExchange::Step& step = started.second;
+  while (const auto* next = std::get_if<auth::SaslExchange::Challenge>(&step)) {
+    std::string answer;
+    Read r = co_await challenge(next->base64, answer);
+    if (r == Read::kTooLong) co_return SaslResult{SaslResult::Kind::kTooLong, {}};
+    if (r == Read::kTimeout) co_return SaslResult{SaslResult::Kind::kTimeout, {}};
+    if (r != Read::kOk) co_return SaslResult{SaslResult::Kind::kClosed, {}};
+    step = exchange.next(answer);
   }
-  // LOGIN: "Username:" then "Password:", each answered in base64.
-  std::string user_b64 = initial;
-  if (user_b64.empty()) {
-    auto r = co_await challenge("VXNlcm5hbWU6", user_b64);
-    if (r != Read::kOk) co_return SaslResult{from_read(r), {}};
+  if (auto* done = std::get_if<auth::SaslExchange::Done>(&step))
+    co_return SaslResult{SaslResult::Kind::kOk, std::move(done->creds)};
+  switch (std::get<auth::SaslExchange::Failed>(step).kind) {
+    case auth::SaslExchange::Failed::Kind::kCancelled:
+      co_return SaslResult{SaslResult::Kind::kCancelled, {}};
+    case auth::SaslExchange::Failed::Kind::kDenied:
+      co_return SaslResult{SaslResult::Kind::kDenied, {}};
+    case auth::SaslExchange::Failed::Kind::kMalformed:
+      break;
   }
-  if (auth::is_cancel(user_b64)) co_return SaslResult{SaslResult::Kind::kCancelled, {}};
-  auto user = auth::decode_login_step(user_b64);
-  if (!user) co_return SaslResult{SaslResult::Kind::kMalformed, {}};
-  std::string pass_b64;
-  auto r = co_await challenge("UGFzc3dvcmQ6", pass_b64);
-  if (r != Read::kOk) co_return SaslResult{from_read(r), {}};
-  if (auth::is_cancel(pass_b64)) co_return SaslResult{SaslResult::Kind::kCancelled, {}};
-  auto pass = auth::decode_login_step(pass_b64);
-  if (!pass) co_return SaslResult{SaslResult::Kind::kMalformed, {}};
-  out.kind = SaslResult::Kind::kOk;
-  out.creds.authcid = std::move(*user);
-  out.creds.password = std::move(*pass);
-  co_return out;
+  co_return SaslResult{SaslResult::Kind::kMalformed, {}};
 }
 
 asio::awaitable<Flow> Session::do_auth(const proto::Command& cmd) {
