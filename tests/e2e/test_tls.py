@@ -56,6 +56,7 @@ def test_self_signed_certificate_names_the_hostname(tern):
     assert (tern.data_dir / "tls" / "key.pem").stat().st_mode & 0o077 == 0
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # TLS 1.1 is what we want to see refused
 def test_tls_1_1_is_refused(tern):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
