@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "server/server.h"
 #include "server/store_factory.h"
+#include "store/copy.h"
 
 namespace {
 
@@ -48,6 +49,42 @@ std::unique_ptr<store::MailStore> open_store(const std::string& config_flag) {
     return nullptr;
   }
   return std::move(*st);
+}
+
+// `tern store copy`: copies the store of config `from` into the (new) store of config `to`,
+// keeping UIDVALIDITY, UIDs and MODSEQs (store/copy.h). Run it with the servers stopped.
+int store_copy(const std::string& from_path, const std::string& to_path) {
+  auto from_cfg = config::load_file(from_path);
+  if (!from_cfg) {
+    fmt::print(stderr, "tern: {}: {}\n", from_path, from_cfg.error().message);
+    return 1;
+  }
+  auto to_cfg = config::load_file(to_path);
+  if (!to_cfg) {
+    fmt::print(stderr, "tern: {}: {}\n", to_path, to_cfg.error().message);
+    return 1;
+  }
+  auto from = server::open_store(*from_cfg, nullptr);
+  if (!from) {
+    fmt::print(stderr, "tern: cannot open the source store ({}): {}\n", from_path, from.error().message);
+    return 1;
+  }
+  auto to = server::open_store(*to_cfg, nullptr);
+  if (!to) {
+    fmt::print(stderr, "tern: cannot open the destination store ({}): {}\n", to_path, to.error().message);
+    return 1;
+  }
+  auto summary = store::copy_store(**from, **to, [](std::string_view address) {
+    fmt::print(stderr, "copying {}\n", address);
+  });
+  if (!summary) {
+    fmt::print(stderr, "tern: store copy failed: {}\n", summary.error().message);
+    return 1;
+  }
+  fmt::print("copied {} domains, {} accounts, {} aliases, {} mailboxes, {} messages ({} bytes)\n",
+             summary->domains, summary->accounts, summary->aliases, summary->mailboxes, summary->messages,
+             summary->bytes);
+  return 0;
 }
 
 }  // namespace
@@ -157,6 +194,15 @@ int main(int argc, char** argv) {
   alias->add_subcommand("list", "list aliases")->callback(with_store([](store::MailStore& s) {
     return cli::alias_list(s);
   }));
+
+  auto* store_cmd = app.add_subcommand("store", "whole-store tools")->require_subcommand(1);
+  std::string copy_from, copy_to;
+  auto* copy = store_cmd->add_subcommand(
+      "copy", "copy everything from one configuration's store into another's, keeping UIDs (servers stopped)");
+  copy->add_option("--from", copy_from, "configuration file of the source store")->required();
+  copy->add_option("--to", copy_to, "configuration file of the destination store (new, or without those domains)")
+      ->required();
+  copy->callback(run([&] { return store_copy(copy_from, copy_to); }));
 
   for (auto* sub : app.get_subcommands({})) sub->fallthrough();
   CLI11_PARSE(app, argc, argv);

@@ -35,6 +35,13 @@ struct StoreBackend {
 inline void PrintTo(const StoreBackend& b, std::ostream* os) { *os << b.name; }
 inline std::string backend_name(const ::testing::TestParamInfo<StoreBackend>& info) { return info.param.name; }
 
+// For `tern store copy` (store/copy.h): fills `store` with every kind of state the copy must
+// keep (two domains, accounts with app passwords, aliases, renamed and deleted mailboxes,
+// flags, keywords, expunges, copies, moves, a mailbox larger than one copy batch), and
+// checks that two stores hold the same state, ids aside. Shared with the cross-backend test.
+void fill_copy_source(MailStore& store);
+void expect_same_content(MailStore& source, MailStore& copy);
+
 class StoreConformance : public ::testing::TestWithParam<StoreBackend> {
  protected:
   void SetUp() override;

@@ -124,6 +124,26 @@ class MailStore {
   virtual Result<std::string> read_blob(Id blob_id) = 0;
   virtual Result<std::unique_ptr<BlobReader>> open_blob(Id blob_id) = 0;
 
+  // ---- Import: `tern store copy` moves a store to another backend without clients noticing,
+  // so these write UIDVALIDITY, UIDs and MODSEQs as given instead of allocating them. Nothing
+  // else may call them. They publish nothing on the ChangeFeed (nobody can be watching rows
+  // that did not exist). Each call is one durable transaction.
+  //
+  // The whole expunge log of a mailbox (every expunged UID with its modseq), UID order.
+  virtual Result<std::vector<ExpungeRecord>> expunge_log(Id mailbox_id) = 0;
+  // Creates the account with the given hash, creation time and app passwords, and no
+  // mailboxes (unlike add_account). kNotFound without its domain, kExists if it exists.
+  virtual Result<Account> import_account(const ImportedAccount& account) = 0;
+  // Creates a mailbox with the given UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and expunge log and
+  // no messages; raises the store's UIDVALIDITY counter past it so no later mailbox reuses
+  // it. kExists if the name is taken, kInvalid if the values are inconsistent.
+  virtual Result<Mailbox> import_mailbox(const ImportedMailbox& mailbox) = 0;
+  // Adds messages with their UIDs and MODSEQs to an imported mailbox, in batches the caller
+  // bounds (copy.cc: 200 messages or 32 MiB). Each uid must be below UIDNEXT, not present,
+  // not in the expunge log, and each modseq at most HIGHESTMODSEQ (kInvalid / kExists
+  // otherwise; the batch is then not applied). Mailbox counters follow.
+  virtual Status import_messages(Id mailbox_id, std::span<const ImportedMessage> messages) = 0;
+
   virtual StoreStats stats() const = 0;
 };
 

@@ -109,6 +109,42 @@ struct Expunged {
   std::vector<uint32_t> uids;     // ascending
 };
 
+// ---- Import (`tern store copy`, see MailStore::import_account): rows written as given.
+
+// One expunge-log entry: `uid` was expunged at `modseq`.
+struct ExpungeRecord {
+  uint32_t uid = 0;
+  uint64_t modseq = 0;
+};
+
+struct ImportedAccount {
+  std::string address;        // lower-case local@domain; the domain must exist
+  std::string password_hash;  // copied verbatim
+  int64_t created = 0;
+  std::vector<AppPassword> app_passwords;  // label, hash, created, last_used kept; ids ignored
+};
+
+// A mailbox header, imported before its messages (MailStore::import_messages).
+struct ImportedMailbox {
+  Id account_id = 0;  // in the destination store
+  std::string name;
+  uint32_t uidvalidity = 0;
+  uint32_t uidnext = 1;
+  uint64_t highestmodseq = 1;
+  SpecialUse special_use = SpecialUse::kNone;
+  bool subscribed = false;
+  std::vector<ExpungeRecord> expunged;  // the whole expunge log
+};
+
+struct ImportedMessage {
+  uint32_t uid = 0;
+  uint64_t modseq = 0;
+  uint32_t flags = 0;
+  std::vector<std::string> keywords;
+  int64_t internal_date = 0;
+  std::string bytes;
+};
+
 // Counters for benchmarks and monitoring; monotonically increasing.
 struct StoreStats {
   uint64_t commits = 0;  // durable transactions (each costs one WAL fsync on SQLite)

@@ -102,6 +102,16 @@ Listener::Listener(std::string conninfo, std::string node_id, ChangeFeed* feed)
     return;
   }
   thread_ = std::thread([this] { loop(); });
+  std::unique_lock lock(mu_);
+  tried_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return tried_; });
+}
+
+void Listener::first_attempt_done() {
+  std::lock_guard lock(mu_);
+  if (!tried_) {
+    tried_ = true;
+    tried_cv_.notify_all();
+  }
 }
 
 Listener::~Listener() {
@@ -133,6 +143,7 @@ void Listener::loop() {
     } else {
       spdlog::warn("store: change listener cannot connect: {}", conn.error().message);
     }
+    first_attempt_done();
     if (conn) {
       backoff = 100;
       PGconn* raw = (*conn)->raw();

@@ -17,7 +17,9 @@
 // from one thread.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +44,8 @@ std::optional<DecodedChanges> decode_changes(std::string_view payload);
 class Listener {
  public:
   // Starts the thread; it connects with `conninfo` (retrying until it succeeds or stops).
+  // Returns once the first LISTEN has been tried (at most a few seconds), so changes other
+  // nodes commit after the store has opened are heard.
   Listener(std::string conninfo, std::string node_id, ChangeFeed* feed);
   ~Listener();  // stops and joins the thread
   Listener(const Listener&) = delete;
@@ -50,11 +54,15 @@ class Listener {
  private:
   void loop();
   bool wait_stop(int millis);  // true when asked to stop
+  void first_attempt_done();
 
   std::string conninfo_;
   std::string node_id_;
   ChangeFeed* feed_;
   int wake_fd_[2] = {-1, -1};  // a pipe: written once to stop the thread
+  std::mutex mu_;
+  std::condition_variable tried_cv_;
+  bool tried_ = false;  // guarded by mu_: the first LISTEN attempt has finished
   std::thread thread_;
 };
 

@@ -122,6 +122,11 @@ class PgStore final : public MailStore {
   Result<std::string> read_blob(Id blob_id) override;
   Result<std::unique_ptr<BlobReader>> open_blob(Id blob_id) override;
 
+  Result<std::vector<ExpungeRecord>> expunge_log(Id mailbox_id) override;
+  Result<Account> import_account(const ImportedAccount& account) override;
+  Result<Mailbox> import_mailbox(const ImportedMailbox& mailbox) override;
+  Status import_messages(Id mailbox_id, std::span<const ImportedMessage> messages) override;
+
   StoreStats stats() const override;
 
  private:

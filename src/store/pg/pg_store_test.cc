@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "store/conformance_test.h"
+#include "store/copy.h"
 #include "store/pg/notify.h"
 #include "store/pg/schema.h"
 #include "store/sqlite/sqlite_store.h"
@@ -149,6 +150,22 @@ std::unique_ptr<testing::BackendInstance> make_pg_instance() {
 using testing::StoreConformance;
 INSTANTIATE_TEST_SUITE_P(Pg, StoreConformance, ::testing::Values(testing::StoreBackend{"pg", make_pg_instance}),
                          testing::backend_name);
+
+// The migration `tern store copy` exists for: SQLite (the embedded default) into PostgreSQL.
+TEST_F(PgStore, CopyFromSqliteKeepsUidsAndModseqs) {
+  Placeholder sqlite_dir;  // an SQLite store in a temporary directory
+  auto from = sqlite_dir.open(nullptr);
+  ASSERT_TRUE(from) << from.error().to_string();
+  testing::fill_copy_source(**from);
+  if (HasFatalFailure()) return;
+  PgInstance db;
+  auto to = db.open(nullptr);
+  ASSERT_TRUE(to) << to.error().to_string();
+  auto summary = copy_store(**from, **to);
+  ASSERT_TRUE(summary) << summary.error().to_string();
+  EXPECT_EQ(summary->accounts, 2u);
+  testing::expect_same_content(**from, **to);
+}
 
 TEST_F(PgStore, SeveralNodesMigrateAtOnce) {
   PgInstance db;

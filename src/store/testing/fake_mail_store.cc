@@ -114,6 +114,10 @@ Result<std::vector<uint32_t>> FakeMailStore::expunged_since(Id, uint64_t) {
   return not_in_fake();
 }
 Result<std::string> FakeMailStore::read_blob(Id) { return not_in_fake(); }
+Result<std::vector<ExpungeRecord>> FakeMailStore::expunge_log(Id) { return not_in_fake(); }
+Result<Account> FakeMailStore::import_account(const ImportedAccount&) { return not_in_fake(); }
+Result<Mailbox> FakeMailStore::import_mailbox(const ImportedMailbox&) { return not_in_fake(); }
+Status FakeMailStore::import_messages(Id, std::span<const ImportedMessage>) { return not_in_fake(); }
 Result<std::unique_ptr<BlobReader>> FakeMailStore::open_blob(Id) { return not_in_fake(); }
 StoreStats FakeMailStore::stats() const { return {}; }
 

@@ -70,6 +70,11 @@ class FakeMailStore : public MailStore {
   Result<std::vector<uint32_t>> expunged_since(Id, uint64_t) override;
   Result<std::string> read_blob(Id) override;
   Result<std::unique_ptr<BlobReader>> open_blob(Id) override;
+  // Import API: not in the fake (kInternal).
+  Result<std::vector<ExpungeRecord>> expunge_log(Id) override;
+  Result<Account> import_account(const ImportedAccount&) override;
+  Result<Mailbox> import_mailbox(const ImportedMailbox&) override;
+  Status import_messages(Id, std::span<const ImportedMessage>) override;
   StoreStats stats() const override;
 
  private:
