@@ -100,6 +100,26 @@ bool valid_ip(const std::string& s) {
   return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
 }
 
+// "addr" or "addr/prefix" with a prefix within the address's width, no leading zeros.
+bool valid_cidr(const std::string& s) {
+  auto slash = s.find('/');
+  std::string addr = s.substr(0, slash);
+  unsigned char buf[16];
+  int width = 0;
+  if (inet_pton(AF_INET, addr.c_str(), buf) == 1) width = 32;
+  else if (inet_pton(AF_INET6, addr.c_str(), buf) == 1) width = 128;
+  else return false;
+  if (slash == std::string::npos) return true;
+  std::string p = s.substr(slash + 1);
+  if (p.empty() || p.size() > 3 || (p.size() > 1 && p[0] == '0')) return false;
+  int v = 0;
+  for (char c : p) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  return v <= width;
+}
+
 // Walks the parsed document, filling a Config and collecting errors.
 class Loader {
  public:
@@ -131,8 +151,21 @@ class Loader {
         {"listener", [&](const toml::node& n, const std::string& k) {
            listeners(n, k, c.listeners);
          }},
+        {"proxy_trusted", [&](const toml::node& n, const std::string& k) {
+           proxy_trusted(n, k, c.proxy_trusted);
+         }},
     });
     if (!root.contains("listener")) c.listeners = default_listeners();
+    if (c.proxy_trusted.empty()) {
+      for (std::size_t i = 0; i < c.listeners.size(); ++i) {
+        if (c.listeners[i].proxy_protocol) {
+          const toml::node* at = root.get("listener");
+          error_at(at ? at->source().begin.line : 0,
+                   "listener[{}]: proxy_protocol needs proxy_trusted, the load balancers "
+                   "allowed to send PROXY headers", i);
+        }
+      }
+    }
     if (!errors_.empty()) {
       std::stable_sort(errors_.begin(), errors_.end(),
                        [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -337,6 +370,26 @@ class Loader {
       error(n, "{}: backend \"postgres\" needs store.postgres.url", path);
   }
 
+  void proxy_trusted(const toml::node& n, const std::string& key, std::vector<std::string>& out) {
+    const toml::array* arr = n.as_array();
+    if (!arr) {
+      error(n, "{}: expected an array of CIDR ranges", key);
+      return;
+    }
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      const toml::node& item = *arr->get(i);
+      std::string k = fmt::format("{}[{}]", key, i);
+      std::string s;
+      if (!string(item, k, s)) continue;
+      if (!valid_cidr(s)) {
+        error(item, "{}: expected an IP address or CIDR range like \"10.0.0.0/8\", not '{}'", k,
+              s);
+        continue;
+      }
+      out.push_back(std::move(s));
+    }
+  }
+
   void listeners(const toml::node& n, const std::string& path, std::vector<Listener>& out) {
     const toml::array* arr = n.as_array();
     if (!arr || arr->empty()) {
@@ -432,6 +485,11 @@ std::string to_toml(const Config& c) {
   out += kv("hostname", c.hostname);
   out += kv("data_dir", c.data_dir);
   out += kv("threads", i64(c.threads));
+  {
+    toml::array trusted;
+    for (const std::string& t : c.proxy_trusted) trusted.push_back(t);
+    out += kv("proxy_trusted", std::move(trusted));
+  }
 
   out += "\n[log]\n";
   out += kv("level", c.log.level);

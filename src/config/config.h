@@ -77,6 +77,9 @@ struct Config {
   std::string data_dir = "./var";
   uint32_t threads = 0;  // I/O threads; 0: one per core
   std::vector<Listener> listeners;  // empty in the file: the defaults (see default_listeners)
+  // CIDR ranges ("10.0.0.0/8", "::1/128", or a bare address) of the load balancers allowed
+  // to send a PROXY protocol header; required when a listener has proxy_protocol.
+  std::vector<std::string> proxy_trusted;
   Tls tls;
   Limits limits;
   Timeouts timeouts;

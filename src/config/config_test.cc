@@ -68,6 +68,7 @@ TEST(ConfigTest, EveryKeyParsed) {
 hostname = "mail.example.org"
 data_dir = "/srv/tern"
 threads = 4
+proxy_trusted = ["10.0.0.0/8", "::1", "192.0.2.7/32"]
 [log]
 level = "debug"
 format = "json"
@@ -109,6 +110,7 @@ port = 0
   EXPECT_EQ(c.hostname, "mail.example.org");
   EXPECT_EQ(c.data_dir, "/srv/tern");
   EXPECT_EQ(c.threads, 4u);
+  EXPECT_EQ(c.proxy_trusted, (std::vector<std::string>{"10.0.0.0/8", "::1", "192.0.2.7/32"}));
   EXPECT_EQ(c.log.level, "debug");
   EXPECT_EQ(c.log.format, "json");
   EXPECT_EQ(c.tls.cert_file, "/etc/tern/cert.pem");
@@ -262,6 +264,7 @@ TEST(ConfigTest, RoundTrip) {
   c.store.backend = "postgres";
   c.store.postgres.url = "host=db user=tern";
   c.listeners = {Listener{Protocol::kImap, "127.0.0.1", 1143, TlsMode::kImplicit, true}};
+  c.proxy_trusted = {"127.0.0.1/32", "fd00::/8"};
   std::string text = to_toml(c);
   Config back = load_ok(text);
   EXPECT_EQ(to_toml(back), text);
@@ -270,12 +273,35 @@ TEST(ConfigTest, RoundTrip) {
   EXPECT_EQ(back.listeners[0].protocol, Protocol::kImap);
   EXPECT_EQ(back.listeners[0].tls, TlsMode::kImplicit);
   EXPECT_TRUE(back.listeners[0].proxy_protocol);
+  EXPECT_EQ(back.proxy_trusted, c.proxy_trusted);
   EXPECT_EQ(back.auth.throttle_base_delay, std::chrono::milliseconds(123));
 
   // The defaults round-trip too, listeners included.
   std::string def = to_toml(defaults());
   EXPECT_NE(def.find("[[listener]]"), std::string::npos);
   EXPECT_EQ(to_toml(load_ok(def)), def);
+}
+
+TEST(ConfigTest, ProxyTrusted) {
+  EXPECT_TRUE(load_ok("").proxy_trusted.empty());
+  EXPECT_EQ(load_error("proxy_trusted = [\"10.0.0.0/33\"]\n"),
+            "tern.toml:1: proxy_trusted[0]: expected an IP address or CIDR range like "
+            "\"10.0.0.0/8\", not '10.0.0.0/33'");
+  EXPECT_EQ(load_error("proxy_trusted = \"10.0.0.0/8\"\n"),
+            "tern.toml:1: proxy_trusted: expected an array of CIDR ranges");
+  EXPECT_EQ(load_error("proxy_trusted = [1]\n"), "tern.toml:1: proxy_trusted[0]: expected a string");
+  for (const char* bad : {"lb.example", "10.0.0.0/", "::/129", "10.0.0.0/08", "10.0.0.0/8 ",
+                          "10.0.0/8", "/8"}) {
+    std::string msg = load_error(fmt::format("proxy_trusted = [\"{}\"]\n", bad));
+    EXPECT_NE(msg.find("proxy_trusted[0]"), std::string::npos) << bad;
+  }
+  // A PROXY listener without trusted load balancers would refuse every connection.
+  std::string listener = "[[listener]]\nprotocol = \"imap\"\nport = 0\nproxy_protocol = true\n";
+  std::string msg = load_error(listener);
+  EXPECT_NE(msg.find("listener[0]: proxy_protocol needs proxy_trusted"), std::string::npos) << msg;
+  Config c = load_ok("proxy_trusted = [\"127.0.0.1/32\"]\n" + listener);
+  EXPECT_TRUE(c.listeners[0].proxy_protocol);
+  EXPECT_EQ(c.proxy_trusted, std::vector<std::string>{"127.0.0.1/32"});
 }
 
 TEST(ConfigTest, ToStringNames) {
@@ -308,7 +334,7 @@ TEST(ConfigTest, ExampleFileDocumentsEveryKey) {
                                 "smtp", "shutdown", "allow_plaintext", "throttle_free_failures",
                                 "throttle_base_delay_ms", "throttle_lockout_failures",
                                 "throttle_window", "backend", "url", "pool_size", "protocol",
-                                "address", "port", "tls", "proxy_protocol"}) {
+                                "address", "port", "tls", "proxy_protocol", "proxy_trusted"}) {
     std::string needle = "\n" + std::string(line) + " = ";
     EXPECT_NE(example.find(needle), std::string::npos) << line;
     EXPECT_NE(def.find(needle), std::string::npos) << line;

@@ -1,7 +1,14 @@
 #include "net/listener.h"
 
+#include <array>
+#include <variant>
+
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include "net/proxy_protocol.h"
 
 namespace tern::net {
 
@@ -80,11 +87,6 @@ uint32_t ConnectionLimiter::count(const asio::ip::address& addr) const {
 
 Result<std::unique_ptr<Listener>> Listener::open(asio::io_context& ioc,
                                                  const config::Listener& cfg) {
-  if (cfg.proxy_protocol) {
-    return make_error(ErrorCode::kInvalid,
-                      "listener {}:{}: proxy_protocol is not supported yet", cfg.address,
-                      cfg.port);
-  }
   error_code ec;
   auto addr = asio::ip::make_address(cfg.address, ec);
   if (ec) {
@@ -127,6 +129,66 @@ asio::awaitable<std::tuple<error_code, asio::ip::tcp::socket>> Listener::accept(
 void Listener::close() {
   error_code ec;
   acceptor_.close(ec);
+}
+
+asio::awaitable<Result<asio::ip::tcp::endpoint>> read_proxy_header(
+    asio::ip::tcp::socket* socket, std::chrono::steady_clock::duration timeout) {
+  // The deadline closes the socket; `state` tells a late expiry that this read is over.
+  struct State {
+    bool done = false;
+    bool expired = false;
+  };
+  auto state = std::make_shared<State>();
+  asio::steady_timer timer(socket->get_executor(), timeout);
+  timer.async_wait([state, socket](error_code ec) {
+    if (!ec && !state->done) {
+      state->expired = true;
+      error_code ignored;
+      socket->close(ignored);
+    }
+  });
+  struct Finish {
+    State* state;
+    asio::steady_timer* timer;
+    ~Finish() {
+      state->done = true;
+      timer->cancel();
+    }
+  } finish{state.get(), &timer};
+
+  std::array<uint8_t, proxy::kMaxV2Size> buf{};
+  std::size_t have = 0;
+  for (;;) {
+    proxy::ParseResult r = proxy::parse(std::span<const uint8_t>(buf.data(), have));
+    if (auto* parsed = std::get_if<proxy::Parsed>(&r)) {
+      if (parsed->source) {
+        co_return *parsed->source;
+      }
+      error_code ec;
+      auto peer = socket->remote_endpoint(ec);
+      if (ec) {
+        co_return make_error(ErrorCode::kIo, "PROXY header: {}", ec.message());
+      }
+      co_return peer;
+    }
+    if (auto* err = std::get_if<proxy::Error>(&r)) {
+      co_return make_error(ErrorCode::kInvalid, "bad PROXY header: {}", err->reason);
+    }
+    std::size_t want = std::get<proxy::NeedMore>(r).total;
+    if (want > buf.size() || want <= have) {
+      co_return make_error(ErrorCode::kInternal, "PROXY header: parser asked for {} bytes", want);
+    }
+    auto target = asio::buffer(buf.data() + have, want - have);
+    auto token = asio::as_tuple(asio::use_awaitable);
+    auto [ec, n] = co_await asio::async_read(*socket, target, token);
+    have += n;
+    if (state->expired) {
+      co_return make_error(ErrorCode::kIo, "PROXY header: timed out");
+    }
+    if (ec) {
+      co_return make_error(ErrorCode::kIo, "PROXY header: {}", ec.message());
+    }
+  }
 }
 
 }  // namespace tern::net

@@ -7,6 +7,7 @@
 // thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -71,8 +72,9 @@ class ConnectionLimiter {
 class Listener {
  public:
   // Binds cfg.address:cfg.port (an IP literal) with SO_REUSEADDR and listens. Errors:
-  // kInvalid for a bad address or an unsupported option (proxy_protocol, not implemented
-  // yet), kIo when binding fails (in use, permission).
+  // kInvalid for a bad address, kIo when binding fails (in use, permission). A
+  // proxy_protocol listener accepts like any other: the caller reads the header
+  // (read_proxy_header) before anything else.
   static Result<std::unique_ptr<Listener>> open(asio::io_context& ioc, const config::Listener& cfg);
 
   const config::Listener& config() const { return cfg_; }
@@ -93,5 +95,16 @@ class Listener {
   config::Listener cfg_;
   asio::ip::tcp::endpoint local_;
 };
+
+// Reads one PROXY protocol header (v1 or v2, see net/proxy_protocol.h) from a freshly
+// accepted socket, byte-exactly: nothing after the header is consumed, so the client's
+// first bytes (a TLS ClientHello, an IMAP command) stay in the socket. The whole header
+// must arrive within `timeout`. Returns the client's endpoint from the header, or the
+// socket's own peer for LOCAL/UNKNOWN headers. Errors: kInvalid for a malformed or
+// oversized header (reason in the message), kIo for EOF, a read error or the timeout.
+// `socket` must stay alive and unused by others until this completes; on the socket's
+// executor.
+asio::awaitable<Result<asio::ip::tcp::endpoint>> read_proxy_header(
+    asio::ip::tcp::socket* socket, std::chrono::steady_clock::duration timeout);
 
 }  // namespace tern::net

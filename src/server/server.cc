@@ -93,12 +93,26 @@ Status Server::start() {
   if (started_) {
     return make_error(ErrorCode::kInternal, "server already started");
   }
+  std::vector<net::proxy::Cidr> trusted;
+  for (const std::string& text : cfg_.proxy_trusted) {
+    auto cidr = net::proxy::Cidr::parse(text);
+    if (!cidr) {
+      return make_error(ErrorCode::kInvalid, "proxy_trusted: {}", cidr.error().message);
+    }
+    trusted.push_back(*cidr);
+  }
   for (const auto& lc : cfg_.listeners) {
     if (lc.tls != config::TlsMode::kNone && !tls_) {
       return make_error(ErrorCode::kInvalid, "listener {}:{} needs TLS but no certificate is loaded",
                         lc.address, lc.port);
     }
+    if (lc.proxy_protocol && trusted.empty()) {
+      return make_error(ErrorCode::kInvalid,
+                        "listener {}:{} has proxy_protocol but proxy_trusted is empty",
+                        lc.address, lc.port);
+    }
   }
+  trusted_ = std::move(trusted);
   std::size_t n = cfg_.threads != 0 ? cfg_.threads : std::max(1u, std::thread::hardware_concurrency());
   for (std::size_t i = 0; i < n; ++i) {
     contexts_.push_back(std::make_unique<asio::io_context>(1));
@@ -196,6 +210,12 @@ asio::awaitable<void> Server::accept_loop(net::Listener* listener) {
       co_await pause.async_wait(token);
       continue;
     }
+    if (lc->proxy_protocol) {
+      // Admission waits for the header: the limits count the client, not the balancer.
+      asio::co_spawn(target, proxied(std::move(socket), lc, index),
+                     [](std::exception_ptr e) { log_exception(e, "proxied connection"); });
+      continue;
+    }
     error_code peer_ec;
     tcp::endpoint peer = socket.remote_endpoint(peer_ec);
     if (peer_ec) {
@@ -209,9 +229,48 @@ asio::awaitable<void> Server::accept_loop(net::Listener* listener) {
                      [](std::exception_ptr e) { log_exception(e, "refusal"); });
       continue;
     }
-    asio::co_spawn(target, connection(std::move(socket), lc, std::move(slot), index),
+    asio::co_spawn(target,
+                   connection(std::move(socket), lc, std::move(slot), index, std::nullopt,
+                              std::nullopt),
                    [](std::exception_ptr e) { log_exception(e, "connection"); });
   }
+}
+
+asio::awaitable<void> Server::proxied(tcp::socket socket, const config::Listener* lc,
+                                      std::size_t index) {
+  const std::string_view proto = config::to_string(lc->protocol);
+  error_code peer_ec;
+  tcp::endpoint peer = socket.remote_endpoint(peer_ec);
+  if (peer_ec) {
+    co_return;  // already gone
+  }
+  bool trusted = std::any_of(trusted_.begin(), trusted_.end(),
+                             [&](const net::proxy::Cidr& c) { return c.contains(peer.address()); });
+  if (!trusted) {
+    spdlog::warn("{} closed {}: not in proxy_trusted, PROXY header not accepted", proto,
+                 net::format_endpoint(peer));
+    error_code ignored;
+    socket.close(ignored);
+    co_return;
+  }
+  Result<tcp::endpoint> client = co_await net::read_proxy_header(&socket, cfg_.timeouts.pre_auth);
+  if (!client) {
+    spdlog::warn("{} closed {}: {}", proto, net::format_endpoint(peer), client.error().message);
+    error_code ignored;
+    socket.close(ignored);
+    co_return;
+  }
+  if (stopping_) {
+    co_return;
+  }
+  net::ConnectionLimiter::Slot slot = limiter_.try_acquire(client->address());
+  if (!slot) {
+    spdlog::info("{} refused {} via {}: too many connections", proto,
+                 net::format_endpoint(*client), net::format_endpoint(peer));
+    co_await refuse(std::move(socket), lc);
+    co_return;
+  }
+  co_await connection(std::move(socket), lc, std::move(slot), index, *client, peer);
 }
 
 asio::awaitable<void> Server::refuse(tcp::socket socket, const config::Listener* lc) {
@@ -236,7 +295,9 @@ void Server::session_ended() {
 }
 
 asio::awaitable<void> Server::connection(tcp::socket socket, const config::Listener* lc,
-                                         net::ConnectionLimiter::Slot slot, std::size_t index) {
+                                         net::ConnectionLimiter::Slot slot, std::size_t index,
+                                         std::optional<tcp::endpoint> client,
+                                         std::optional<tcp::endpoint> proxied_by) {
   // Ends the session's accounting however this frame ends (also when destroyed unfinished).
   struct Accounting {
     Server* server;
@@ -255,9 +316,18 @@ asio::awaitable<void> Server::connection(tcp::socket socket, const config::Liste
 
   const auto started = std::chrono::steady_clock::now();
   auto stream = std::make_unique<net::Stream>(std::move(socket), tls_);
+  if (client) {
+    stream->set_remote(*client);
+  }
   const std::string peer = net::format_endpoint(stream->remote());
   const std::string_view proto = config::to_string(lc->protocol);
-  spdlog::info("conn#{} {} connect from {} to {}", id, proto, peer, net::format_endpoint(stream->local()));
+  if (proxied_by) {
+    spdlog::info("conn#{} {} connect from {} via {} to {}", id, proto, peer,
+                 net::format_endpoint(*proxied_by), net::format_endpoint(stream->local()));
+  } else {
+    spdlog::info("conn#{} {} connect from {} to {}", id, proto, peer,
+                 net::format_endpoint(stream->local()));
+  }
   accounting.registry->streams.emplace(id, stream->handle());
   stream->set_timeout(cfg_.timeouts.pre_auth);
 

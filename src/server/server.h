@@ -14,6 +14,12 @@
 // io_contexts. stop() stops accepting, sets the `stopping` flag, waits up to
 // timeouts.shutdown for sessions to end, then stops the threads; the remaining
 // connections are closed when the Server is destroyed.
+//
+// On a proxy_protocol listener a connection is first checked against cfg.proxy_trusted
+// (others are closed without a reply), then must send a PROXY v1/v2 header within
+// timeouts.pre_auth (else it is closed without a reply); the client address from the header
+// is the one the connection limits, the session (stream.remote()) and the logs see. The
+// header is read before implicit TLS starts.
 // Thread-safety: start(), stop() and the destructor from one controlling thread;
 // open_connections() from any thread.
 #pragma once
@@ -24,6 +30,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,6 +42,7 @@
 #include "base/result.h"
 #include "config/config.h"
 #include "net/listener.h"
+#include "net/proxy_protocol.h"
 #include "net/session_env.h"
 #include "net/stream.h"
 #include "tls/server_context.h"
@@ -87,7 +95,7 @@ class Server {
 
   // Binds all listeners and starts the threads. Errors (nothing is left running): kIo when a
   // port cannot be bound, kInvalid for a listener that cannot be served (TLS without a
-  // context, proxy_protocol).
+  // context, proxy_protocol without proxy_trusted) or a bad proxy_trusted range.
   Status start();
   const std::vector<BoundEndpoint>& endpoints() const { return endpoints_; }
   // Graceful stop as described above; idempotent.
@@ -96,8 +104,14 @@ class Server {
 
  private:
   asio::awaitable<void> accept_loop(net::Listener* listener);
+  // `proxied_by`: the load balancer's endpoint when the client's came from a PROXY header.
   asio::awaitable<void> connection(asio::ip::tcp::socket socket, const config::Listener* lc,
-                                   net::ConnectionLimiter::Slot slot, std::size_t index);
+                                   net::ConnectionLimiter::Slot slot, std::size_t index,
+                                   std::optional<asio::ip::tcp::endpoint> client,
+                                   std::optional<asio::ip::tcp::endpoint> proxied_by);
+  // A proxy_protocol listener's connection: trust check, header, admission, connection().
+  asio::awaitable<void> proxied(asio::ip::tcp::socket socket, const config::Listener* lc,
+                                std::size_t index);
   asio::awaitable<void> refuse(asio::ip::tcp::socket socket, const config::Listener* lc);
   void session_started();
   void session_ended();
@@ -110,6 +124,7 @@ class Server {
   const std::shared_ptr<tls::ServerContext> tls_;
   const SessionHandler handler_;
   net::ConnectionLimiter limiter_;
+  std::vector<net::proxy::Cidr> trusted_;  // parsed cfg_.proxy_trusted, set by start()
   std::atomic<bool> stopping_{false};
   std::vector<BoundEndpoint> endpoints_;
   bool started_ = false;

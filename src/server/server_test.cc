@@ -26,7 +26,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Commands: "quit" ends the session; "boom" throws; "deaf" makes it ignore `stopping`.
+// Commands: "quit" ends the session; "boom" throws; "deaf" makes it ignore `stopping`;
+// "whoami" answers "remote <client endpoint as the session sees it>".
 // Otherwise it answers "echo <line>". When its read is interrupted by the shutdown, or
 // every 20 ms between lines, it checks env.stopping and says "bye" when it is set.
 asio::awaitable<void> test_session(std::unique_ptr<net::Stream> s, net::SessionEnv env) {
@@ -69,6 +70,11 @@ asio::awaitable<void> test_session(std::unique_ptr<net::Stream> s, net::SessionE
     }
     if (line == "boom") {
       throw std::runtime_error("test session exploded");
+    }
+    if (line == "whoami") {
+      std::string reply = "remote " + net::format_endpoint(s->remote()) + "\r\n";
+      co_await s->write(reply);
+      continue;
     }
     if (line == "deaf") {
       deaf = true;
@@ -285,6 +291,149 @@ TEST(Server, TlsListenerWithoutCertificateIsAStartError) {
   auto st = server.start();
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, ErrorCode::kInvalid);
+}
+
+config::Config proxy_config(std::vector<std::string> trusted,
+                            config::TlsMode tls = config::TlsMode::kNone) {
+  auto cfg = test_config(config::Protocol::kImap, tls);
+  cfg.listeners[0].proxy_protocol = true;
+  cfg.proxy_trusted = std::move(trusted);
+  return cfg;
+}
+
+// A PROXY v2 header for TCP over IPv4 from src:sport to 127.0.0.1:143, with one TLV.
+std::string v2_header(std::array<uint8_t, 4> src, uint16_t sport) {
+  std::string h("\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x11", 16);
+  for (uint8_t b : src) h += static_cast<char>(b);
+  h += std::string("\x7f\x00\x00\x01", 4);
+  h += static_cast<char>(sport >> 8);
+  h += static_cast<char>(sport & 0xff);
+  h += std::string("\x00\x8f", 2);
+  h += std::string("\x04\x00\x02" "ab", 5);  // a NOOP TLV, skipped
+  return h;
+}
+
+TEST(Server, ProxyV1HeaderSetsTheClientAddress) {
+  Server server(proxy_config({"127.0.0.0/8"}), {}, nullptr, test_session);
+  ASSERT_TRUE(server.start());
+  Client c(server.endpoints()[0].endpoint.port());
+  // The client's first line rides in the same segment as the header and must not be lost.
+  send(c.fd(), "PROXY TCP4 203.0.113.7 127.0.0.1 5555 143\r\nwhoami\r\n");
+  EXPECT_EQ(read_line(c.fd()), "hello\r\n");
+  EXPECT_EQ(read_line(c.fd()), "remote 203.0.113.7:5555\r\n");
+}
+
+TEST(Server, ProxyV2HeaderSetsTheClientAddress) {
+  Server server(proxy_config({"::1/128", "127.0.0.1"}), {}, nullptr, test_session);
+  ASSERT_TRUE(server.start());
+  Client c(server.endpoints()[0].endpoint.port());
+  send(c.fd(), v2_header({198, 51, 100, 9}, 40000) + "whoami\r\n");
+  EXPECT_EQ(read_line(c.fd()), "hello\r\n");
+  EXPECT_EQ(read_line(c.fd()), "remote 198.51.100.9:40000\r\n");
+}
+
+TEST(Server, ProxyLocalKeepsTheBalancersAddress) {
+  Server server(proxy_config({"127.0.0.1/32"}), {}, nullptr, test_session);
+  ASSERT_TRUE(server.start());
+  Client c(server.endpoints()[0].endpoint.port());
+  send(c.fd(), std::string("\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00", 16));  // LOCAL
+  EXPECT_EQ(read_line(c.fd()), "hello\r\n");
+  send(c.fd(), "whoami\r\n");
+  EXPECT_EQ(read_line(c.fd()).rfind("remote 127.0.0.1:", 0), 0u);
+}
+
+TEST(Server, ProxyMalformedOrMissingHeaderClosesWithoutReply) {
+  Server server(proxy_config({"127.0.0.1/32"}), {}, nullptr, test_session);
+  ASSERT_TRUE(server.start());
+  uint16_t port = server.endpoints()[0].endpoint.port();
+  std::vector<std::string> bad_headers = {"PROXY TCP4 203.0.113.7 127.0.0.1 99999 143\r\n",
+                                          "PROXY TCP4 203.0.113.7\r\n", "a001 CAPABILITY\r\n",
+                                          "PROXY UNKNOWN " + std::string(120, 'x')};
+  for (const std::string& bad : bad_headers) {
+    SCOPED_TRACE(bad);
+    Client c(port);
+    send(c.fd(), bad);
+    EXPECT_EQ(read_line(c.fd()), "");  // closed, no greeting
+  }
+  EXPECT_TRUE(wait_until([&] { return server.open_connections() == 0; }));
+}
+
+TEST(Server, ProxyHeaderTimesOutWithPreAuthTimeout) {
+  auto cfg = proxy_config({"127.0.0.1/32"});
+  cfg.timeouts.pre_auth = std::chrono::seconds(1);
+  Server server(cfg, {}, nullptr, test_session);
+  ASSERT_TRUE(server.start());
+  Client c(server.endpoints()[0].endpoint.port());
+  send(c.fd(), "PROXY TCP4 ");  // and nothing more
+  EXPECT_EQ(read_line(c.fd()), "");
+}
+
+TEST(Server, ProxyFromAnUntrustedAddressIsClosed) {
+  Server server(proxy_config({"192.0.2.0/24", "::1"}), {}, nullptr, test_session);
+  ASSERT_TRUE(server.start());
+  Client c(server.endpoints()[0].endpoint.port());
+  send(c.fd(), "PROXY TCP4 203.0.113.7 127.0.0.1 5555 143\r\nwhoami\r\n");
+  EXPECT_EQ(read_line(c.fd()), "");
+}
+
+TEST(Server, ProxyClientAddressCountsForThePerAddressLimit) {
+  auto cfg = proxy_config({"127.0.0.1/32"});
+  cfg.limits.max_connections_per_ip = 1;
+  Server server(cfg, {}, nullptr, test_session);
+  ASSERT_TRUE(server.start());
+  uint16_t port = server.endpoints()[0].endpoint.port();
+  // Two clients behind the same balancer address are two addresses to the limiter.
+  Client a(port);
+  send(a.fd(), "PROXY TCP4 203.0.113.7 127.0.0.1 5555 143\r\n");
+  EXPECT_EQ(read_line(a.fd()), "hello\r\n");
+  Client b(port);
+  send(b.fd(), "PROXY TCP4 203.0.113.8 127.0.0.1 5555 143\r\n");
+  EXPECT_EQ(read_line(b.fd()), "hello\r\n");
+  Client again(port);
+  send(again.fd(), "PROXY TCP4 203.0.113.7 127.0.0.1 6666 143\r\n");
+  EXPECT_EQ(read_line(again.fd()), "* BYE [UNAVAILABLE] Too many connections, try again later\r\n");
+}
+
+TEST(Server, ProxyHeaderComesBeforeImplicitTls) {
+  tls::testing::TempDir dir;
+  auto paths = tls::ensure_self_signed(dir.str(), "mx.test");
+  ASSERT_TRUE(paths);
+  auto ctx = tls::ServerContext::load(paths->cert_file, paths->key_file);
+  ASSERT_TRUE(ctx);
+  Server server(proxy_config({"127.0.0.1/32"}, config::TlsMode::kImplicit), {}, *ctx,
+                test_session);
+  ASSERT_TRUE(server.start());
+  Client c(server.endpoints()[0].endpoint.port());
+  send(c.fd(), v2_header({192, 0, 2, 44}, 1234));
+  SSL_CTX* cctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_load_verify_locations(cctx, paths->cert_file.c_str(), nullptr);
+  SSL_CTX_set_verify(cctx, SSL_VERIFY_PEER, nullptr);
+  SSL* ssl = SSL_new(cctx);
+  SSL_set_fd(ssl, c.fd());
+  SSL_set1_host(ssl, "mx.test");
+  ASSERT_EQ(SSL_connect(ssl), 1);
+  ASSERT_EQ(SSL_write(ssl, "whoami\r\n", 8), 8);
+  std::string got;
+  char buf[128];
+  while (got.find("remote") == std::string::npos || got.back() != '\n') {
+    int n = SSL_read(ssl, buf, sizeof(buf));
+    if (n <= 0) break;
+    got.append(buf, n);
+  }
+  EXPECT_EQ(got, "hello\r\nremote 192.0.2.44:1234\r\n");
+  SSL_free(ssl);
+  SSL_CTX_free(cctx);
+}
+
+TEST(Server, ProxyListenerWithoutTrustedRangesIsAStartError) {
+  Server server(proxy_config({}), {}, nullptr, test_session);
+  auto st = server.start();
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, ErrorCode::kInvalid);
+  Server bad(proxy_config({"10.0.0.0/40"}), {}, nullptr, test_session);
+  auto st2 = bad.start();
+  ASSERT_FALSE(st2);
+  EXPECT_EQ(st2.error().code, ErrorCode::kInvalid);
 }
 
 }  // namespace

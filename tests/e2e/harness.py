@@ -38,7 +38,10 @@ def tern_binary():
 
 
 class TernServer:
-    def __init__(self, hostname="mail.test", extra_config="", listeners=LISTENERS):
+    def __init__(self, hostname="mail.test", extra_config="", listeners=LISTENERS,
+                 proxy_protocol=False):
+        """proxy_protocol=True sets proxy_protocol on every listener (extra_config must then
+        give proxy_trusted)."""
         self.tmp = tempfile.TemporaryDirectory(prefix="tern-e2e-")
         self.dir = Path(self.tmp.name)
         self.data_dir = self.dir / "data"
@@ -61,6 +64,8 @@ class TernServer:
             lines += ["[store]", 'backend = "postgres"', "[store.postgres]", f'url = "{url}"']
         for proto, tls in listeners:
             lines += ["[[listener]]", f'protocol = "{proto}"', 'address = "127.0.0.1"', "port = 0", f'tls = "{tls}"']
+            if proxy_protocol:
+                lines.append("proxy_protocol = true")
         self.config_path.write_text("\n".join(lines) + "\n")
         self.proc = None
         self.endpoints = {}  # (protocol, tls) -> port
