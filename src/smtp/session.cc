@@ -23,7 +23,7 @@
 
 #include "auth/authenticator.h"
 #include "auth/sasl.h"
-#include "auth/sasl_exchange.h"
+#include "auth/sasl_dialog.h"
 #include "net/blocking_pool.h"
 #include "net/line_reader.h"
 #include "smtp/proto/parser.h"
@@ -40,11 +40,7 @@ enum class Flow { kContinue, kClose };
 using Read = net::ReadStatus;
 
 // Credentials gathered by an AUTH exchange, or why there are none.
-struct SaslResult {
-  enum class Kind { kOk, kCancelled, kMalformed, kDenied, kTooLong, kClosed, kTimeout };
-  Kind kind = Kind::kClosed;
-  auth::Credentials creds;
-};
+using SaslResult = auth::SaslOutcome;
 
 class Session {
  public:
@@ -277,28 +273,9 @@ asio::awaitable<Read> Session::challenge(std::string_view base64, std::string& a
 
 asio::awaitable<SaslResult> Session::sasl_exchange(auth::Mechanism mech, std::string initial) {
   // RFC 4954 4: "=" is an empty initial response; the exchange then asks for the credentials.
-  auto started = auth::SaslExchange::start(mech, initial);  // no structured bindings: GCC 12
-  auth::SaslExchange& exchange = started.first;              // coroutine frames mishandle them
-  auth::SaslExchange::Step& step = started.second;
-  while (const auto* next = std::get_if<auth::SaslExchange::Challenge>(&step)) {
-    std::string answer;
-    Read r = co_await challenge(next->base64, answer);
-    if (r == Read::kTooLong) co_return SaslResult{SaslResult::Kind::kTooLong, {}};
-    if (r == Read::kTimeout) co_return SaslResult{SaslResult::Kind::kTimeout, {}};
-    if (r != Read::kOk) co_return SaslResult{SaslResult::Kind::kClosed, {}};
-    step = exchange.next(answer);
-  }
-  if (auto* done = std::get_if<auth::SaslExchange::Done>(&step))
-    co_return SaslResult{SaslResult::Kind::kOk, std::move(done->creds)};
-  switch (std::get<auth::SaslExchange::Failed>(step).kind) {
-    case auth::SaslExchange::Failed::Kind::kCancelled:
-      co_return SaslResult{SaslResult::Kind::kCancelled, {}};
-    case auth::SaslExchange::Failed::Kind::kDenied:
-      co_return SaslResult{SaslResult::Kind::kDenied, {}};
-    case auth::SaslExchange::Failed::Kind::kMalformed:
-      break;
-  }
-  co_return SaslResult{SaslResult::Kind::kMalformed, {}};
+  auto ask = [this](std::string_view base64, std::string& answer) { return challenge(base64, answer); };
+  auto dialog = auth::run_sasl(mech, std::move(initial), ask);  // bound first: GCC 12 coroutines
+  co_return co_await std::move(dialog);
 }
 
 asio::awaitable<Flow> Session::do_auth(const proto::Command& cmd) {
