@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "cli/admin.h"
+#include "cli/message.h"
 #include "cli/password_input.h"
 #include "config/config.h"
 #include "server/server.h"
@@ -194,6 +195,21 @@ int main(int argc, char** argv) {
   alias->add_subcommand("list", "list aliases")->callback(with_store([](store::MailStore& s) {
     return cli::alias_list(s);
   }));
+
+  auto* message = app.add_subcommand("message", "read stored messages (read-only)")->require_subcommand(1);
+  std::string mailbox_name = "INBOX";
+  uint32_t uid = 0;
+  auto* msg_list = message->add_subcommand(
+      "list", "list a mailbox's messages, one per line: UID, size, flags, internal date (UTC), tab-separated");
+  msg_list->add_option("address", address, "the account")->required();
+  msg_list->add_option("-m,--mailbox", mailbox_name, "mailbox name")->default_val("INBOX");
+  msg_list->callback(with_store([&](store::MailStore& s) { return cli::message_list(s, address, mailbox_name); }));
+  auto* msg_show = message->add_subcommand("show", "write one message's stored bytes, exactly, to stdout");
+  msg_show->add_option("address", address, "the account")->required();
+  msg_show->add_option("uid", uid, "the message's UID (see tern message list)")->required();
+  msg_show->add_option("-m,--mailbox", mailbox_name, "mailbox name")->default_val("INBOX");
+  msg_show->callback(
+      with_store([&](store::MailStore& s) { return cli::message_show(s, address, mailbox_name, uid); }));
 
   auto* store_cmd = app.add_subcommand("store", "whole-store tools")->require_subcommand(1);
   std::string copy_from, copy_to;
