@@ -8,6 +8,8 @@ tls=starttls"), which the harness reads back. Later protocol suites reuse this m
 import os
 import re
 import signal
+import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -144,3 +146,163 @@ class TernServer:
         m = re.search(r"app password (\d+) \(.*?\) for \S+: (\S+)", out)
         assert m, out
         return int(m.group(1)), m.group(2)
+
+    # ---- stored mail, read back through `tern message list|show`
+    def messages(self, address, mailbox="INBOX"):
+        """The mailbox's messages in UID order, each a dict with uid, size, flags (a list of
+        flag names) and date (the internal date as printed, UTC)."""
+        out = self.cli("message", "list", address, "--mailbox", mailbox).stdout
+        result = []
+        for line in out.splitlines():
+            uid, size, flags, date = line.split("\t")
+            assert flags.startswith("(") and flags.endswith(")"), line
+            result.append({"uid": int(uid), "size": int(size), "flags": flags[1:-1].split(), "date": date})
+        return result
+
+    def message_bytes(self, address, uid, mailbox="INBOX"):
+        """The exact stored bytes of one message."""
+        res = subprocess.run([tern_binary(), "--config", str(self.config_path), "message", "show",
+                              address, str(uid), "--mailbox", mailbox], capture_output=True, timeout=60)
+        if res.returncode != 0:
+            raise AssertionError(f"tern message show {address} {uid} failed ({res.returncode}): "
+                                 f"{res.stderr.decode(errors='replace')}")
+        return res.stdout
+
+    def mailbox_bytes(self, address, mailbox="INBOX"):
+        """The stored bytes of every message in the mailbox, in UID order."""
+        return [self.message_bytes(address, m["uid"], mailbox) for m in self.messages(address, mailbox)]
+
+    def last_uid(self, address, mailbox="INBOX"):
+        """The highest UID in the mailbox, 0 when it is empty: a mark for messages_since."""
+        msgs = self.messages(address, mailbox)
+        return msgs[-1]["uid"] if msgs else 0
+
+    def messages_since(self, address, mark, mailbox="INBOX"):
+        """The stored bytes of the messages with a UID above `mark` (from last_uid), in order."""
+        return [self.message_bytes(address, m["uid"], mailbox)
+                for m in self.messages(address, mailbox) if m["uid"] > mark]
+
+
+# ---- SMTP helpers shared by the test_smtp*.py suites
+
+TLS_CTX = ssl._create_unverified_context()
+SMTP_LISTENERS = [("smtp", "starttls"), ("submission", "starttls"), ("submission", "implicit")]
+# The accounts of start_mail_server, address -> password.
+MAIL_USERS = {
+    "alice@example.org": "alice's long password",
+    "bob@example.org": "bob's long password",
+    "carol@example.org": "carol's long password",
+}
+
+
+def start_mail_server(extra_config="", listeners=SMTP_LISTENERS):
+    """A started server for domain example.org with the accounts of MAIL_USERS."""
+    server = TernServer(extra_config=extra_config, listeners=listeners)
+    try:
+        for address, password in MAIL_USERS.items():
+            server.add_user(address, password)
+        server.start()
+    except BaseException:
+        server.close()
+        raise
+    return server
+
+
+class SmtpWire:
+    """A raw SMTP client on a socket, for what smtplib will not send: pipelined commands,
+    exact DATA bytes, BDAT chunks, malformed input. Replies are (code, text) with the
+    lines of a multi-line reply joined by newlines."""
+
+    def __init__(self, port, implicit_tls=False, timeout=20):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        if implicit_tls:
+            self.sock = TLS_CTX.wrap_socket(self.sock, server_hostname="mail.test")
+        self.f = self.sock.makefile("rb")
+        self.greeting = self.reply()
+        assert self.greeting[0] == 220, self.greeting
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def reply(self):
+        """Reads one reply; raises EOFError when the server has closed the connection."""
+        code, lines = None, []
+        while True:
+            line = self.f.readline()
+            if not line:
+                raise EOFError("connection closed" + (f" after {lines}" if lines else ""))
+            assert line.endswith(b"\r\n") and len(line) >= 5, line
+            code = int(line[:3])
+            lines.append(line[4:-2].decode("utf-8", "replace"))
+            if line[3:4] == b" ":
+                return code, "\n".join(lines)
+            assert line[3:4] == b"-", line
+
+    def cmd(self, line):
+        self.send((line.encode() if isinstance(line, str) else line) + b"\r\n")
+        return self.reply()
+
+    def ehlo(self, name="client.test"):
+        """EHLO; returns the extension keywords (upper case) mapped to their parameters."""
+        code, text = self.cmd(f"EHLO {name}")
+        assert code == 250, (code, text)
+        ext = {}
+        for line in text.split("\n")[1:]:
+            keyword, _, params = line.partition(" ")
+            ext[keyword.upper()] = params
+        return ext
+
+    def starttls(self):
+        code, text = self.cmd("STARTTLS")
+        assert code == 220, (code, text)
+        self.sock = TLS_CTX.wrap_socket(self.sock, server_hostname="mail.test")
+        self.f = self.sock.makefile("rb")
+
+    def data(self, content):
+        """DATA with `content` sent exactly as given (already dot-stuffed, ending in CRLF),
+        then the terminating ".". Returns the reply after the content."""
+        code, text = self.cmd("DATA")
+        assert code == 354, (code, text)
+        self.send(content + b".\r\n")
+        return self.reply()
+
+    def read_all(self):
+        """Every reply until the server closes the connection."""
+        replies = []
+        while True:
+            try:
+                replies.append(self.reply())
+            except (EOFError, ConnectionResetError):
+                return replies
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def dot_stuff(content):
+    """SMTP transparency (RFC 5321 4.5.2): a line starting with "." gets another "."."""
+    return re.sub(rb"(?m)^\.", b"..", content)
+
+
+_TRACE_RE = re.compile(rb"Return-Path: <([^>\r\n]*)>\r\nReceived:[^\r\n]*\r\n(?:[ \t][^\r\n]*\r\n)*")
+
+
+def split_trace(stored):
+    """Splits a delivered message into (return_path, received, rest): the message must start
+    with one "Return-Path: <...>" line followed by one Received: field (folded or not).
+    `received` is the unfolded field body; `rest` is everything after it."""
+    m = _TRACE_RE.match(stored)
+    assert m, f"stored message does not start with Return-Path and Received: {stored[:400]!r}"
+    received = m.group(0)[m.group(0).index(b"Received:") + 9:]
+    received = re.sub(rb"\r\n[ \t]+", b" ", received).strip().decode("utf-8", "replace")
+    rest = stored[m.end():]
+    return m.group(1).decode("utf-8", "replace"), received, rest
