@@ -98,6 +98,13 @@ class MailStore {
   // Returns one Appended per target, in order. Returns only once durable.
   virtual Result<std::vector<Appended>> append(std::string_view bytes, int64_t internal_date,
                                                std::span<const AppendTarget> targets) = 0;
+  // SMTP acceptance: stores `bytes` once, appends it to every target mailbox and, when
+  // `outbound` is not null, queues it for those remote recipients (next_attempt = now), all
+  // in one transaction sharing the group commit. Either everything is durable or nothing
+  // is. kInvalid when there are no targets and no outbound recipients.
+  virtual Result<Delivered> deliver(std::string_view bytes, int64_t internal_date,
+                                    std::span<const AppendTarget> targets,
+                                    const OutboundMessage* outbound) = 0;
   // The mailbox's messages in UID order, optionally only those with uid in [first, last].
   virtual Result<std::vector<Message>> list_messages(Id mailbox_id, uint32_t first_uid = 1,
                                                      uint32_t last_uid = UINT32_MAX) = 0;
@@ -119,6 +126,12 @@ class MailStore {
   virtual Result<Expunged> expunge(Id mailbox_id, std::span<const uint32_t> uids) = 0;
   // UIDs expunged with modseq > `since` (QRESYNC VANISHED), ascending.
   virtual Result<std::vector<uint32_t>> expunged_since(Id mailbox_id, uint64_t since) = 0;
+
+  // ---- The outbound queue (T3 adds claiming with leases across nodes).
+  // Every entry, oldest first.
+  virtual Result<std::vector<QueueEntry>> list_queue() = 0;
+  // Removes the entry; its bytes go when nothing else holds them. kNotFound if absent.
+  virtual Status delete_queue_entry(Id id) = 0;
 
   // ---- Message bytes.
   virtual Result<std::string> read_blob(Id blob_id) = 0;
