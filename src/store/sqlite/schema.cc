@@ -1,7 +1,10 @@
 // store/sqlite/schema.cc: see schema.h. Never edit a shipped migration; append a new one.
 #include "store/sqlite/schema.h"
 
+#include <algorithm>
 #include <array>
+#include <chrono>
+#include <thread>
 
 namespace tern::store::sqlite {
 namespace {
@@ -98,13 +101,25 @@ END;
 
 constexpr std::array<const char*, 1> kMigrations = {kMigration1};
 
+// Switches the file to WAL (persistent in the file; setting it again is a no-op). SQLite
+// answers SQLITE_BUSY at once, without the busy handler, while another connection is
+// switching or migrating the same new file (the server and the CLI starting together), so
+// this retries for as long as the busy timeout would wait.
+Status enable_wal(Connection& conn) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (int attempt = 0;; ++attempt) {
+    auto s = conn.exec_script("PRAGMA journal_mode=WAL;");
+    if (s || s.error().code != ErrorCode::kBusy || std::chrono::steady_clock::now() >= deadline) return s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1 << std::min(attempt, 6), 50)));
+  }
+}
+
 }  // namespace
 
 int schema_version() { return static_cast<int>(kMigrations.size()); }
 
 Status migrate(Connection& conn) {
-  // WAL is persistent in the file; setting it again is a no-op.
-  if (auto s = conn.exec_script("PRAGMA journal_mode=WAL;"); !s) return s;
+  if (auto s = enable_wal(conn); !s) return s;
   if (auto s = conn.exec_script("BEGIN IMMEDIATE;"); !s) return s;
   auto fail = [&](Error e) -> Status {
     (void)conn.exec_script("ROLLBACK;");
