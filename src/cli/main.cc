@@ -44,6 +44,9 @@ std::unique_ptr<store::MailStore> open_store(const std::string& config_flag) {
     fmt::print(stderr, "tern: {}\n", cfg.error().message);
     return nullptr;
   }
+  // An admin command makes one call at a time: one PostgreSQL read connection is enough, and
+  // not opening the server's whole pool makes each command several times faster.
+  cfg->store.postgres.pool_size = 1;
   auto st = server::open_store(*cfg, nullptr);
   if (!st) {
     fmt::print(stderr, "tern: cannot open the store: {}\n", st.error().message);
