@@ -14,6 +14,7 @@
 
 #include "cli/admin.h"
 #include "cli/message.h"
+#include "cli/queue.h"
 #include "cli/password_input.h"
 #include "config/config.h"
 #include "server/server.h"
@@ -85,9 +86,9 @@ int store_copy(const std::string& from_path, const std::string& to_path) {
     fmt::print(stderr, "tern: store copy failed: {}\n", summary.error().message);
     return 1;
   }
-  fmt::print("copied {} domains, {} accounts, {} aliases, {} mailboxes, {} messages ({} bytes)\n",
+  fmt::print("copied {} domains, {} accounts, {} aliases, {} mailboxes, {} messages ({} bytes), {} queued\n",
              summary->domains, summary->accounts, summary->aliases, summary->mailboxes, summary->messages,
-             summary->bytes);
+             summary->bytes, summary->queued);
   return 0;
 }
 
@@ -213,6 +214,14 @@ int main(int argc, char** argv) {
   msg_show->add_option("-m,--mailbox", mailbox_name, "mailbox name")->default_val("INBOX");
   msg_show->callback(
       with_store([&](store::MailStore& s) { return cli::message_show(s, address, mailbox_name, uid); }));
+
+  auto* queue = app.add_subcommand("queue", "the outbound queue (mail for other servers)")->require_subcommand(1);
+  queue->add_subcommand("list", "list queued messages with their recipients, oldest first")
+      ->callback(with_store([](store::MailStore& s) { return cli::queue_list(s); }));
+  store::Id queue_id = 0;
+  auto* queue_del = queue->add_subcommand("del", "remove a queued message without delivering it or bouncing");
+  queue_del->add_option("id", queue_id, "the entry's id (see tern queue list)")->required();
+  queue_del->callback(with_store([&](store::MailStore& s) { return cli::queue_del(s, queue_id); }));
 
   auto* store_cmd = app.add_subcommand("store", "whole-store tools")->require_subcommand(1);
   std::string copy_from, copy_to;

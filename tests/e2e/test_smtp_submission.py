@@ -160,6 +160,40 @@ def test_local_and_remote_recipients_together(server):
     assert delivered(server, CAROL, mark)[2] == content
 
 
+def queue_entries(server):
+    """`tern queue list` parsed: {id: (header line, [recipient lines])}."""
+    entries, current = {}, None
+    for line in server.cli("queue", "list").stdout.splitlines():
+        if line.startswith("\t"):
+            entries[current][1].append(line.strip())
+        elif "\tfrom <" in line:
+            current = int(line.split("\t")[0])
+            entries[current] = (line, [])
+    return entries
+
+
+def test_remote_recipients_wait_in_the_queue_with_their_dsn_parameters(server):
+    before = set(queue_entries(server))
+    content = message("for the queue", to="Far@Remote.Example")
+    with authed_wire(server) as c:
+        assert c.cmd(f"MAIL FROM:<{ALICE}> RET=HDRS ENVID=q1")[0] == 250
+        assert c.cmd("RCPT TO:<Far@Remote.Example> NOTIFY=FAILURE,DELAY")[0] == 250
+        assert c.cmd("RCPT TO:<other@remote.example>")[0] == 250
+        code, text = c.data(content)
+        assert code == 250, (code, text)
+    new = {k: v for k, v in queue_entries(server).items() if k not in before}
+    assert len(new) == 1, new
+    qid, (head, rcpts) = next(iter(new.items()))
+    assert f"from <{ALICE}>" in head
+    assert rcpts == ["<Far@Remote.Example>\tqueued\tnotify failure,delay",
+                     "<other@remote.example>\tqueued\tnotify default"]
+    # An operator can drop it; a second delete finds nothing.
+    assert f"deleted queue entry {qid}" in server.cli("queue", "del", str(qid)).stdout
+    assert qid not in queue_entries(server)
+    gone = server.cli("queue", "del", str(qid), check=False)
+    assert gone.returncode != 0 and "no queue entry" in gone.stderr
+
+
 # ---- headers a submission server completes (RFC 6409 8.2, 8.3)
 
 def remove_field(message_bytes, name):

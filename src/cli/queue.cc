@@ -1,0 +1,84 @@
+#include "cli/queue.h"
+
+#include <cstdio>
+#include <ctime>
+#include <string>
+
+#include <fmt/format.h>
+
+namespace tern::cli {
+namespace {
+
+std::string utc(int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string_view state_name(store::QueueState s) {
+  switch (s) {
+    case store::QueueState::kQueued: return "queued";
+    case store::QueueState::kDelivered: return "delivered";
+    case store::QueueState::kFailed: return "failed";
+  }
+  return "?";
+}
+
+std::string notify_names(uint8_t notify) {
+  if (notify == 0) return "default";
+  if (notify & store::kNotifyNever) return "never";
+  std::string out;
+  auto add = [&](uint8_t bit, std::string_view name) {
+    if (!(notify & bit)) return;
+    if (!out.empty()) out += ',';
+    out += name;
+  };
+  add(store::kNotifySuccess, "success");
+  add(store::kNotifyFailure, "failure");
+  add(store::kNotifyDelay, "delay");
+  return out;
+}
+
+}  // namespace
+
+int queue_list(store::MailStore& store) {
+  auto entries = store.list_queue();
+  if (!entries) {
+    fmt::print(stderr, "tern: cannot read the queue: {}\n", entries.error().message);
+    return 1;
+  }
+  uint64_t bytes = 0;
+  std::size_t recipients = 0;
+  for (const store::QueueEntry& e : *entries) {
+    const store::OutboundMessage& m = e.message;
+    fmt::print("{}\t{} bytes\tqueued {}\tattempts {}\tnext {}\tfrom <{}>\n", e.id, e.size - m.skip,
+               utc(e.created), e.attempts, utc(e.next_attempt), m.sender);
+    for (const store::OutboundRecipient& r : m.recipients) {
+      fmt::print("\t<{}>\t{}\tnotify {}{}{}\n", r.address, state_name(r.state), notify_names(r.notify),
+                 r.last_error.empty() ? "" : "\t", r.last_error);
+    }
+    bytes += e.size - m.skip;
+    recipients += m.recipients.size();
+  }
+  fmt::print("{} messages, {} recipients, {} bytes\n", entries->size(), recipients, bytes);
+  return 0;
+}
+
+int queue_del(store::MailStore& store, store::Id id) {
+  auto st = store.delete_queue_entry(id);
+  if (!st) {
+    if (st.error().code == ErrorCode::kNotFound) {
+      fmt::print(stderr, "tern: no queue entry {}\n", id);
+    } else {
+      fmt::print(stderr, "tern: cannot delete queue entry {}: {}\n", id, st.error().message);
+    }
+    return 1;
+  }
+  fmt::print("deleted queue entry {}\n", id);
+  return 0;
+}
+
+}  // namespace tern::cli
