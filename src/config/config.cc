@@ -147,6 +147,7 @@ class Loader {
            timeouts(n, k, c.timeouts);
          }},
         {"auth", [&](const toml::node& n, const std::string& k) { auth(n, k, c.auth); }},
+        {"smtp", [&](const toml::node& n, const std::string& k) { smtp(n, k, c.smtp); }},
         {"store", [&](const toml::node& n, const std::string& k) { store(n, k, c.store); }},
         {"listener", [&](const toml::node& n, const std::string& k) {
            listeners(n, k, c.listeners);
@@ -258,17 +259,18 @@ class Loader {
     if (integer(n, key, min, kMaxTimeoutSeconds, s)) out = std::chrono::seconds(s);
   }
 
-  void one_of(const toml::node& n, const std::string& key,
+  bool one_of(const toml::node& n, const std::string& key,
               std::initializer_list<std::string_view> choices, std::string& out) {
     std::string s;
-    if (!string(n, key, s)) return;
+    if (!string(n, key, s)) return false;
     if (std::find(choices.begin(), choices.end(), s) == choices.end()) {
       std::string list;
       for (auto c : choices) list += (list.empty() ? "" : "|") + std::string(c);
       error(n, "{}: expected one of {}, not '{}'", key, list, s);
-      return;
+      return false;
     }
     out = s;
+    return true;
   }
 
   void log(const toml::node& n, const std::string& path, Log& out) {
@@ -322,8 +324,44 @@ class Loader {
            seconds(v, k, 1, out.post_auth);
          }},
         {"smtp", [&](const toml::node& v, const std::string& k) { seconds(v, k, 1, out.smtp); }},
+        {"smtp_data", [&](const toml::node& v, const std::string& k) {
+           seconds(v, k, 1, out.smtp_data);
+         }},
         {"shutdown", [&](const toml::node& v, const std::string& k) {
            seconds(v, k, 0, out.shutdown);
+         }},
+    });
+  }
+
+  void smtp(const toml::node& n, const std::string& path, Smtp& out) {
+    table(n, path, {
+        {"max_command_line", [&](const toml::node& v, const std::string& k) {
+           integer(v, k, 512, 65536, out.max_command_line);
+         }},
+        {"max_text_line", [&](const toml::node& v, const std::string& k) {
+           integer(v, k, 1000, 1 << 20, out.max_text_line);
+         }},
+        {"max_recipients", [&](const toml::node& v, const std::string& k) {
+           integer(v, k, 1, 100000, out.max_recipients);
+         }},
+        {"max_errors", [&](const toml::node& v, const std::string& k) {
+           integer(v, k, 1, kMaxErrors, out.max_errors);
+         }},
+        {"bare_lf", [&](const toml::node& v, const std::string& k) {
+           std::string s;
+           if (one_of(v, k, {"normalize", "reject"}, s))
+             out.bare_lf = s == "reject" ? BareLf::kReject : BareLf::kNormalize;
+         }},
+        {"recipient_delimiter", [&](const toml::node& v, const std::string& k) {
+           if (string(v, k, out.recipient_delimiter) &&
+               (out.recipient_delimiter.size() > 1 ||
+                out.recipient_delimiter.find_first_of("@\"\\ ") != std::string::npos))
+             error(v, "{}: expected one character other than @, quote, backslash or space, or \"\"", k);
+         }},
+        {"postmaster", [&](const toml::node& v, const std::string& k) {
+           if (string(v, k, out.postmaster) && !out.postmaster.empty() &&
+               out.postmaster.find('@') == std::string::npos)
+             error(v, "{}: expected an address local@domain", k);
          }},
     });
   }
@@ -510,6 +548,7 @@ std::string to_toml(const Config& c) {
   out += kv("pre_auth", i64(c.timeouts.pre_auth.count()));
   out += kv("post_auth", i64(c.timeouts.post_auth.count()));
   out += kv("smtp", i64(c.timeouts.smtp.count()));
+  out += kv("smtp_data", i64(c.timeouts.smtp_data.count()));
   out += kv("shutdown", i64(c.timeouts.shutdown.count()));
 
   out += "\n[auth]\n";
@@ -518,6 +557,15 @@ std::string to_toml(const Config& c) {
   out += kv("throttle_base_delay_ms", i64(c.auth.throttle_base_delay.count()));
   out += kv("throttle_lockout_failures", i64(c.auth.throttle_lockout_failures));
   out += kv("throttle_window", i64(c.auth.throttle_window.count()));
+
+  out += "\n[smtp]\n";
+  out += kv("max_command_line", i64(c.smtp.max_command_line));
+  out += kv("max_text_line", i64(c.smtp.max_text_line));
+  out += kv("max_recipients", i64(c.smtp.max_recipients));
+  out += kv("max_errors", i64(c.smtp.max_errors));
+  out += kv("bare_lf", std::string(c.smtp.bare_lf == BareLf::kReject ? "reject" : "normalize"));
+  out += kv("recipient_delimiter", c.smtp.recipient_delimiter);
+  out += kv("postmaster", c.smtp.postmaster);
 
   out += "\n[store]\n";
   out += kv("backend", c.store.backend);

@@ -46,6 +46,7 @@ struct Timeouts {
   std::chrono::seconds pre_auth{60};     // idle time allowed before login
   std::chrono::seconds post_auth{1800};  // idle time allowed after login (IMAP IDLE re-arms it)
   std::chrono::seconds smtp{300};        // SMTP command timeout (RFC 5321 4.5.3.2)
+  std::chrono::seconds smtp_data{180};   // SMTP: waiting for each block of DATA/BDAT content
   std::chrono::seconds shutdown{10};     // grace time for sessions on SIGTERM
 };
 
@@ -60,6 +61,20 @@ struct Auth {
   std::chrono::milliseconds throttle_base_delay{500};  // doubled per further failure
   uint32_t throttle_lockout_failures = 20;  // failures before temporary refusal
   std::chrono::seconds throttle_window{900};  // failures are forgotten after this
+};
+
+// What SMTP does with a bare LF (an LF without CR) in message content.
+enum class BareLf { kNormalize, kReject };
+
+struct Smtp {
+  std::size_t max_command_line = 512;     // octets with CRLF (RFC 5321 4.5.3.1.4); extensions add theirs
+  std::size_t max_text_line = 65536;      // octets per line of message content (RFC 5321 says 1000)
+  uint32_t max_recipients = 1000;         // per message; more get 452 4.5.3
+  uint32_t max_errors = 20;               // protocol errors before 421 and close
+  BareLf bare_lf = BareLf::kNormalize;    // normalize: store as CRLF; reject: 550 5.6.0
+  std::string recipient_delimiter = "+";  // user+tag@domain reaches user; "" turns it off
+  std::string postmaster;                 // where postmaster@<local domain> goes when no such
+                                          // account or alias exists; "" refuses it
 };
 
 struct Postgres {
@@ -85,6 +100,7 @@ struct Config {
   Timeouts timeouts;
   Log log;
   Auth auth;
+  Smtp smtp;
   Store store;
 };
 

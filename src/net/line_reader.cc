@@ -8,6 +8,7 @@ namespace tern::net {
 
 namespace {
 constexpr std::size_t kReadChunk = 4096;
+constexpr std::size_t kBulkChunk = 64 * 1024;  // raw runs (literals, BDAT)
 }  // namespace
 
 void LineBuffer::feed(std::string_view bytes) {
@@ -83,6 +84,17 @@ std::string LineBuffer::take(std::size_t max) {
 
 std::size_t LineBuffer::buffered() const { return buf_.size() - start_; }
 
+bool LineBuffer::has_line() const {
+  return buf_.find('\n', start_) != std::string::npos;
+}
+
+void LineBuffer::unread(std::string_view bytes) {
+  if (bytes.empty()) return;
+  buf_.erase(0, start_);
+  buf_.insert(0, bytes);
+  start_ = 0;
+}
+
 void LineBuffer::clear() {
   buf_.clear();
   buf_.shrink_to_fit();
@@ -120,15 +132,31 @@ asio::awaitable<ReadStatus> LineReader::read_exact(std::size_t n, std::string& o
   std::string head = buf_.take(n);
   std::size_t remaining = n - head.size();
   out += head;
+  // Read straight into `out`, growing it as bytes arrive (never trusting `n` for memory).
   while (remaining > 0) {
-    std::array<char, kReadChunk> chunk;
-    std::span<char> span(chunk.data(), std::min(remaining, chunk.size()));
-    auto [ec, got] = co_await stream_.read_some(span);
+    std::size_t want = std::min(remaining, kBulkChunk);
+    std::size_t old = out.size();
+    out.resize(old + want);
+    auto [ec, got] = co_await stream_.read_some(std::span<char>(out.data() + old, want));
+    out.resize(old + got);
     if (ec) {
       co_return failure(ec);
     }
-    out.append(chunk.data(), got);
     remaining -= got;
+  }
+  co_return ReadStatus::kOk;
+}
+
+asio::awaitable<ReadStatus> LineReader::read_some(std::string& out, std::size_t max) {
+  if (buf_.buffered() > 0) {
+    out = buf_.take(max);
+    co_return ReadStatus::kOk;
+  }
+  out.resize(max);
+  auto [ec, got] = co_await stream_.read_some(std::span<char>(out.data(), max));
+  out.resize(got);
+  if (ec) {
+    co_return failure(ec);
   }
   co_return ReadStatus::kOk;
 }

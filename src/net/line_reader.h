@@ -33,6 +33,10 @@ class LineBuffer {
   // Takes up to `max` raw bytes already buffered (for literals and BDAT chunks).
   std::string take(std::size_t max);
   std::size_t buffered() const;
+  // True when a complete line (up to LF) is buffered.
+  bool has_line() const;
+  // Puts `bytes` back in front of what is buffered (they are read again first).
+  void unread(std::string_view bytes);
   // Forgets everything buffered (STARTTLS: plaintext pipelined after it is discarded).
   void clear();
 
@@ -57,6 +61,15 @@ class LineReader {
   asio::awaitable<ReadStatus> read_line(std::string& line);
   // Reads exactly `n` raw bytes, appending them to `out` (literals, BDAT).
   asio::awaitable<ReadStatus> read_exact(std::size_t n, std::string& out);
+  // Raw bytes as they come (SMTP DATA): replaces `out` with what is buffered or, when
+  // nothing is, with one read of at most `max` bytes from the stream.
+  asio::awaitable<ReadStatus> read_some(std::string& out, std::size_t max);
+  // Gives back bytes that read_some returned but the caller did not use (a client's
+  // commands pipelined after the end of DATA); they are read again first.
+  void unread(std::string_view bytes) { buf_.unread(bytes); }
+  // True when a whole line is buffered, so reading it will not wait for the peer (replies
+  // may be held back and sent together, RFC 2920).
+  bool has_line() const { return buf_.has_line(); }
   // True when bytes are buffered beyond the last line read (the client pipelined).
   bool has_buffered() const { return buf_.buffered() > 0; }
   void discard_buffered() { buf_.clear(); }

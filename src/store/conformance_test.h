@@ -1,6 +1,12 @@
 // store/conformance_test.h: the MailStore conformance suite, written once for every backend.
 //
-// A backend joins the suite by instantiating it with a factory:
+// Two parameterised suites share one fixture:
+//   StoreConformance  the whole contract, for the real backends (SQLite, PostgreSQL):
+//                     conformance_test.cc, copy_conformance_test.cc, the queue's durability
+//                     and group commit in queue_conformance_test.cc, conformance_crash_test.cc
+//   QueueConformance  deliver and the outbound queue, for the backends and the in-memory
+//                     fake (store/testing): queue_conformance_test.cc
+// A backend joins by instantiating them with a factory:
 //   INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformance, ::testing::Values(StoreBackend{...}));
 // Each test creates a fresh BackendInstance (an empty database in a private place), opens
 // stores on it (possibly several times, to test persistence), and drops it at the end.
@@ -37,12 +43,19 @@ inline std::string backend_name(const ::testing::TestParamInfo<StoreBackend>& in
 
 // For `tern store copy` (store/copy.h): fills `store` with every kind of state the copy must
 // keep (two domains, accounts with app passwords, aliases, renamed and deleted mailboxes,
-// flags, keywords, expunges, copies, moves, a mailbox larger than one copy batch), and
+// flags, keywords, expunges, copies, moves, a mailbox larger than one copy batch, queued
+// mail with and without mailbox copies, an imported entry with attempts and errors), and
 // checks that two stores hold the same state, ids aside. Shared with the cross-backend test.
 void fill_copy_source(MailStore& store);
 void expect_same_content(MailStore& source, MailStore& copy);
+// The queues of two stores hold the same entries in the same order with the same fields and
+// bytes, ids aside.
+void expect_same_queue(MailStore& source, MailStore& copy);
+// Every field of two outbound messages (recipients included) is equal.
+void expect_same_outbound(const OutboundMessage& want, const OutboundMessage& got);
 
-class StoreConformance : public ::testing::TestWithParam<StoreBackend> {
+// A fresh database per test, opened with `feed_`, and small helpers.
+class StoreFixture : public ::testing::TestWithParam<StoreBackend> {
  protected:
   void SetUp() override;
   void TearDown() override;
@@ -57,5 +70,11 @@ class StoreConformance : public ::testing::TestWithParam<StoreBackend> {
   ChangeFeed feed_;
   std::unique_ptr<MailStore> store_;
 };
+
+class StoreConformance : public StoreFixture {};
+// Only deliver, the queue, and what they need (domains, accounts with their default
+// mailboxes, list_messages, expunge, mailbox and account deletion, blobs, the ChangeFeed);
+// never reopens the database.
+class QueueConformance : public StoreFixture {};
 
 }  // namespace tern::store::testing

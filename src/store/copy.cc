@@ -68,6 +68,22 @@ class Copier {
       created_aliases_.push_back(al.address);
       ++summary_.aliases;
     }
+    return copy_queue();
+  }
+
+  // Oldest first, so the destination lists them in the same order; one entry's bytes in
+  // memory at a time.
+  Status copy_queue() {
+    auto queue = from_.list_queue();
+    if (!queue) return tl::unexpected(queue.error());
+    for (const QueueEntry& e : *queue) {
+      auto bytes = from_.read_blob(e.blob_id);
+      if (!bytes) return make_error(bytes.error().code, "queue entry {}: {}", e.id, bytes.error().message);
+      auto id = to_.import_queue_entry(e, *bytes);
+      if (!id) return make_error(id.error().code, "copying queue entry {}: {}", e.id, id.error().message);
+      created_queue_.push_back(*id);
+      ++summary_.queued;
+    }
     return ok();
   }
 
@@ -145,8 +161,10 @@ class Copier {
   }
 
   // Best effort: removes what this run created, so a failed copy leaves the destination as
-  // it was (accounts cascade to their mailboxes, messages and app passwords).
+  // it was (accounts cascade to their mailboxes, messages and app passwords; queue entries
+  // take their bytes with them).
   void undo() {
+    for (Id id : created_queue_) (void)to_.delete_queue_entry(id);
     for (const std::string& a : created_accounts_) (void)to_.delete_account(a);
     for (const std::string& a : created_aliases_) (void)to_.delete_alias(a, {});
     for (const std::string& d : created_domains_) (void)to_.delete_domain(d);
@@ -159,6 +177,7 @@ class Copier {
   std::vector<std::string> created_domains_;
   std::vector<std::string> created_accounts_;
   std::vector<std::string> created_aliases_;
+  std::vector<Id> created_queue_;
 };
 
 }  // namespace

@@ -4,21 +4,25 @@
 // What is copied: domains, accounts (password hash, creation time, app passwords with their
 // labels, hashes and times), aliases, and every mailbox with its UIDVALIDITY, UIDNEXT,
 // HIGHESTMODSEQ, special use, subscription, expunge log and messages (UID, MODSEQ, flags,
-// keywords, internal date, bytes). IMAP and POP3 clients see the same mailboxes, UIDs and
-// MODSEQs afterwards, so none of them resynchronises. Not copied: deleted mailboxes (gone),
-// the sharing of one stored message between mailboxes (each copy is stored once per mailbox),
-// the queue (not built yet), and the source's UIDVALIDITY counter itself (the destination's
-// counter is raised past every copied UIDVALIDITY, not past those of deleted mailboxes).
+// keywords, internal date, bytes), and the outbound queue (every entry, oldest first, with
+// its sender, DSN parameters, skip, times, attempts, and recipients with their states and
+// last errors, and its bytes). IMAP and POP3 clients see the same mailboxes, UIDs and
+// MODSEQs afterwards, so none of them resynchronises, and queued mail goes on being
+// delivered. Not copied: deleted mailboxes (gone), the sharing of one stored message between
+// mailboxes and the queue (each holder gets its own stored copy), and the source's
+// UIDVALIDITY counter itself (the destination's counter is raised past every copied
+// UIDVALIDITY, not past those of deleted mailboxes).
 //
 // Memory is bounded: messages are listed in UID windows and written in batches of at most
-// kCopyBatchMessages messages or kCopyBatchBytes bytes (plus one message).
+// kCopyBatchMessages messages or kCopyBatchBytes bytes (plus one message). The queue is
+// listed whole (its fields, not its bytes) and copied one entry at a time, last.
 //
 // Atomicity (the chosen contract): copy_store first checks that none of the source's domains
 // exists in the destination and refuses with kExists naming them, before writing anything.
-// If a write fails later, it deletes the accounts, aliases and domains it created, so the
-// destination is left as it was and the copy can simply be run again. Only if the process
-// dies mid-copy do partial domains remain; a re-run then refuses, and the destination
-// (normally a fresh, empty database) should be recreated.
+// If a write fails later, it deletes the queue entries, accounts, aliases and domains it
+// created, so the destination is left as it was and the copy can simply be run again. Only
+// if the process dies mid-copy do partial domains (or queue entries) remain; a re-run then
+// refuses, and the destination (normally a fresh, empty database) should be recreated.
 //
 // Thread-safety: none of its own; the stores must not be written by anyone else meanwhile
 // (run it with the servers stopped).
@@ -43,7 +47,8 @@ struct CopySummary {
   uint64_t aliases = 0;
   uint64_t mailboxes = 0;
   uint64_t messages = 0;
-  uint64_t bytes = 0;
+  uint64_t bytes = 0;   // of the messages
+  uint64_t queued = 0;  // queue entries
 };
 
 // Copies everything from `from` into `to` (see the contract above). `progress`, when set, is

@@ -98,6 +98,21 @@ class MailStore {
   // Returns one Appended per target, in order. Returns only once durable.
   virtual Result<std::vector<Appended>> append(std::string_view bytes, int64_t internal_date,
                                                std::span<const AppendTarget> targets) = 0;
+  // SMTP acceptance: stores `bytes` once, appends it to every target mailbox and, when
+  // `outbound` is not null, queues it for those remote recipients (next_attempt = now), all
+  // in one transaction sharing the group commit. Either everything is durable or nothing
+  // is. kInvalid when there are no targets and no outbound recipients.
+  // The targets get exactly what append() gives them (UIDs, MODSEQs, ChangeFeed events);
+  // append() is deliver() without `outbound`. The queue entry starts with created =
+  // next_attempt = now, no attempts, every recipient kQueued. It holds the bytes itself:
+  // they stay readable (QueueEntry::blob_id) after every mailbox copy is expunged, until
+  // delete_queue_entry. kInvalid also when `outbound` has no recipients, a recipient is not
+  // kQueued or has a last_error, an address is empty or holds CR, LF or NUL, notify has
+  // bits outside DsnNotify, or skip exceeds the bytes (see store/queue_checks.h). kNotFound
+  // when a target mailbox does not exist.
+  virtual Result<Delivered> deliver(std::string_view bytes, int64_t internal_date,
+                                    std::span<const AppendTarget> targets,
+                                    const OutboundMessage* outbound) = 0;
   // The mailbox's messages in UID order, optionally only those with uid in [first, last].
   virtual Result<std::vector<Message>> list_messages(Id mailbox_id, uint32_t first_uid = 1,
                                                      uint32_t last_uid = UINT32_MAX) = 0;
@@ -119,6 +134,13 @@ class MailStore {
   virtual Result<Expunged> expunge(Id mailbox_id, std::span<const uint32_t> uids) = 0;
   // UIDs expunged with modseq > `since` (QRESYNC VANISHED), ascending.
   virtual Result<std::vector<uint32_t>> expunged_since(Id mailbox_id, uint64_t since) = 0;
+
+  // ---- The outbound queue (T3 adds claiming with leases across nodes). Entries are made by
+  // deliver(); an entry's id is never reused, even after it is deleted.
+  // Every entry, oldest first (by created, then by id), recipients in the order queued.
+  virtual Result<std::vector<QueueEntry>> list_queue() = 0;
+  // Removes the entry; its bytes go when nothing else holds them. kNotFound if absent.
+  virtual Status delete_queue_entry(Id id) = 0;
 
   // ---- Message bytes.
   virtual Result<std::string> read_blob(Id blob_id) = 0;
@@ -143,6 +165,13 @@ class MailStore {
   // not in the expunge log, and each modseq at most HIGHESTMODSEQ (kInvalid / kExists
   // otherwise; the batch is then not applied). Mailbox counters follow.
   virtual Status import_messages(Id mailbox_id, std::span<const ImportedMessage> messages) = 0;
+  // Adds a queue entry with every field as given (created, next_attempt, attempts, sender,
+  // ENVID, RET, SMTPUTF8, 8BITMIME, skip, and each recipient with its state and last_error),
+  // its message being `bytes`, stored for it alone. `entry.id`, `entry.blob_id` and
+  // `entry.size` are ignored: the entry gets a new id and blob, and its size is
+  // bytes.size(). Returns the new id. kInvalid when the entry could not have been queued
+  // (no recipients, skip beyond the bytes, a state or RET out of range: queue_checks.h).
+  virtual Result<Id> import_queue_entry(const QueueEntry& entry, std::string_view bytes) = 0;
 
   virtual StoreStats stats() const = 0;
 };

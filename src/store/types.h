@@ -109,6 +109,60 @@ struct Expunged {
   std::vector<uint32_t> uids;     // ascending
 };
 
+// ---- The outbound queue: mail accepted for remote recipients, waiting for delivery (T3).
+
+// RFC 3461 NOTIFY bits; 0 when the client gave no NOTIFY parameter.
+enum DsnNotify : uint8_t {
+  kNotifyNever = 1u << 0,
+  kNotifySuccess = 1u << 1,
+  kNotifyFailure = 1u << 2,
+  kNotifyDelay = 1u << 3,
+};
+// RFC 3461 RET: what a bounce carries back.
+enum class DsnRet : uint8_t { kDefault, kFull, kHdrs };
+
+enum class QueueState : uint8_t {
+  kQueued,     // waiting for its (first or next) attempt
+  kDelivered,  // the remote server took it
+  kFailed,     // permanently refused, or expired; a bounce is due or sent
+};
+
+struct OutboundRecipient {
+  std::string address;  // the forward-path as it will be sent (no angle brackets)
+  uint8_t notify = 0;   // DsnNotify bits
+  std::string orcpt;    // RFC 3461 ORCPT, decoded from xtext ("rfc822;user@example.org"); "" if absent
+  QueueState state = QueueState::kQueued;
+  std::string last_error;  // the last remote reply or local reason; "" before any attempt
+};
+
+struct OutboundMessage {
+  std::string sender;  // reverse-path without angle brackets; "" is the null sender <>
+  std::string envid;   // RFC 3461 ENVID, decoded from xtext; "" if absent
+  DsnRet ret = DsnRet::kDefault;
+  bool smtputf8 = false;  // MAIL FROM had SMTPUTF8
+  bool eightbit = false;  // MAIL FROM had BODY=8BITMIME
+  // Leading bytes of the stored message that are not sent onward: local copies carry a
+  // Return-Path line (RFC 5321 4.4) that a relayed copy must not.
+  uint64_t skip = 0;
+  std::vector<OutboundRecipient> recipients;  // at least one
+};
+
+struct QueueEntry {
+  Id id = 0;
+  Id blob_id = 0;
+  uint64_t size = 0;          // of the stored bytes (including `skip`)
+  int64_t created = 0;
+  int64_t next_attempt = 0;   // due when <= now
+  uint32_t attempts = 0;
+  OutboundMessage message;
+};
+
+// What MailStore::deliver did.
+struct Delivered {
+  std::vector<Appended> appended;  // one per AppendTarget, in order
+  Id queue_id = 0;                 // the new queue entry, 0 when there was no outbound part
+};
+
 // ---- Import (`tern store copy`, see MailStore::import_account): rows written as given.
 
 // One expunge-log entry: `uid` was expunged at `modseq`.

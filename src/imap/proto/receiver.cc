@@ -1,5 +1,7 @@
 #include "imap/proto/receiver.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <utility>
 
 #include "base/assert.h"
@@ -35,7 +37,8 @@ bool ends_atom(char c) { return c == ' ' || c == '(' || c == ')' || c == '"' || 
 
 void Receiver::reset() {
   started_ = false;
-  need_separator_ = false;
+  literal8_ = false;
+  gap_ = Gap::kAfterToken;
   total_ = 0;
   tokens_ = 0;
   tag_.clear();
@@ -60,6 +63,7 @@ Step Receiver::feed_line(std::string_view line) {
   tag_ = std::string(line.substr(0, pos));
   if (pos == line.size()) return fail("Missing command");
   ++pos;
+  if (pos < line.size() && line[pos] == ' ') return fail("Extra space after the tag");
   std::size_t start = pos;
   while (pos < line.size() && is_command_char(line[pos])) ++pos;
   if (pos == start || (pos < line.size() && line[pos] != ' ')) return fail("Invalid command name");
@@ -68,6 +72,7 @@ Step Receiver::feed_line(std::string_view line) {
     command_.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
   }
   started_ = true;
+  gap_ = Gap::kAfterToken;
   stack_.emplace_back();
   return parse_args(line, pos);
 }
@@ -75,45 +80,48 @@ Step Receiver::feed_line(std::string_view line) {
 void Receiver::feed_literal(std::string bytes) {
   TERN_ASSERT(started_ && !stack_.empty());
   total_ += bytes.size();
-  stack_.back().push_back(Arg{Arg::Kind::kLiteral, std::move(bytes), {}});
-  need_separator_ = true;
+  stack_.back().push_back(Arg{literal8_ ? Arg::Kind::kLiteral8 : Arg::Kind::kLiteral, std::move(bytes), {}});
+  literal8_ = false;
+  gap_ = Gap::kAfterToken;
 }
 
 Step Receiver::parse_args(std::string_view line, std::size_t pos) {
   for (;;) {
     if (pos == line.size()) {
+      if (gap_ == Gap::kAfterSpace) return fail("Trailing space after the arguments");
       if (stack_.size() > 1) return fail("Unterminated list");
       Request req{std::move(tag_), std::move(command_), std::move(stack_.front())};
       reset();
       return req;
     }
     char c = line[pos];
+    if (c == ' ') {
+      if (gap_ == Gap::kAfterOpen) return fail("Extra space after (");
+      if (gap_ == Gap::kAfterSpace) return fail("Extra space between arguments");
+      gap_ = Gap::kAfterSpace;
+      ++pos;
+      continue;
+    }
     if (c == ')') {
+      if (gap_ == Gap::kAfterSpace) return fail("Extra space before )");
       if (stack_.size() < 2) return fail("Unexpected )");
       Arg list{Arg::Kind::kList, {}, std::move(stack_.back())};
       stack_.pop_back();
       stack_.back().push_back(std::move(list));
-      need_separator_ = true;
+      gap_ = Gap::kAfterToken;
       ++pos;
       continue;
     }
-    if (need_separator_) {
-      if (c != ' ') return fail("Expected space between arguments");
-      need_separator_ = false;
-      ++pos;
-      continue;
-    }
-    if (c == ' ') {  // tolerated: repeated or trailing spaces
-      ++pos;
-      continue;
-    }
+    if (gap_ == Gap::kAfterToken) return fail("Expected space between arguments");
     if (++tokens_ > limits_.max_args) return fail("Too many arguments");
     if (c == '(') {
       if (stack_.size() > limits_.max_depth) return fail("Lists nested too deeply");
       stack_.emplace_back();
+      gap_ = Gap::kAfterOpen;
       ++pos;
       continue;
     }
+    gap_ = Gap::kAfterToken;
     if (c == '"') {
       std::string value;
       ++pos;
@@ -132,17 +140,22 @@ Step Receiver::parse_args(std::string_view line, std::size_t pos) {
         value.push_back(q);
       }
       stack_.back().push_back(Arg{Arg::Kind::kQuoted, std::move(value), {}});
-      need_separator_ = true;
       continue;
     }
-    if (c == '{') {
+    const bool literal8 = c == '~' && pos + 1 < line.size() && line[pos + 1] == '{';
+    if (c == '{' || literal8) {
       // RFC 7888: literal = "{" number64 ["+"] "}" CRLF; it must end the line.
-      std::size_t p = pos + 1, digits = 0;
+      // RFC 3516: literal8 = "~{" number64 ["+"] "}" CRLF.
+      std::size_t p = pos + (literal8 ? 2 : 1), digits = 0;
       std::size_t size = 0;
       bool too_big = false;
       while (p < line.size() && line[p] >= '0' && line[p] <= '9') {
-        if (size > (limits_.max_command + 1) / 10) too_big = true;  // stop before overflow
-        if (!too_big) size = size * 10 + static_cast<std::size_t>(line[p] - '0');
+        auto digit = static_cast<std::size_t>(line[p] - '0');
+        if (too_big || size > (SIZE_MAX - digit) / 10) {
+          too_big = true;  // stop before overflow
+        } else {
+          size = size * 10 + digit;
+        }
         ++p;
         ++digits;
       }
@@ -154,12 +167,13 @@ Step Receiver::parse_args(std::string_view line, std::size_t pos) {
       if (digits == 0 || p + 1 != line.size() || line[p] != '}') {
         return fail("Invalid literal announcement");
       }
-      if (too_big || size > limits_.max_literal || total_ + size > limits_.max_command) {
+      if (too_big || size > limits_.max_literal || size > limits_.max_command - std::min(total_, limits_.max_command)) {
         // A synchronizing literal is never sent once refused; a non-synchronizing one is
         // already on its way.
         return fail("Literal too large", !sync);
       }
-      return NeedLiteral{size, sync};
+      literal8_ = literal8;
+      return NeedLiteral{size, sync, literal8};
     }
     // An atom, with any bracketed part kept whole.
     std::size_t start = pos;
@@ -178,7 +192,6 @@ Step Receiver::parse_args(std::string_view line, std::size_t pos) {
     }
     if (in_brackets) return fail("Unterminated [");
     stack_.back().push_back(Arg{Arg::Kind::kAtom, std::string(line.substr(start, pos - start)), {}});
-    need_separator_ = true;
   }
 }
 

@@ -8,10 +8,13 @@
 // command. A complete command comes out as a Request; a malformed one as a ParseError.
 // Either way the receiver is then ready for the next command.
 //
-// Arguments are tokenized, not interpreted: atoms, quoted strings (unescaped), literals and
+// Arguments are tokenized, not interpreted (command.h does that): atoms, quoted strings
+// (unescaped), literals, literal8 ("~{n}", RFC 3516, for APPEND of binary content) and
 // parenthesized lists. An atom may contain a bracketed part with spaces and parentheses
-// ("BODY[HEADER.FIELDS (FROM)]"), kept whole. Limits bound every buffer: literal size,
-// bytes per command, list depth, argument count.
+// ("BODY[HEADER.FIELDS (FROM)]"), kept whole. Arguments are separated by exactly one space
+// (RFC 9051 9): doubled, leading or trailing spaces are refused with a clear message, as
+// is a space after "(" or before ")". Limits bound every buffer: literal size, bytes per
+// command, list depth, argument count.
 //
 // No I/O, no logging, no globals. Thread-safety: none (one receiver per session).
 #pragma once
@@ -25,13 +28,13 @@
 namespace tern::imap::proto {
 
 struct Arg {
-  enum class Kind { kAtom, kQuoted, kLiteral, kList };
+  enum class Kind { kAtom, kQuoted, kLiteral, kLiteral8, kList };
   Kind kind = Kind::kAtom;
   std::string value;          // atom text, unescaped quoted string, literal bytes
   std::vector<Arg> children;  // kList only
 
-  // An astring (RFC 9051 9): atom, quoted string or literal.
-  bool is_string() const { return kind != Kind::kList; }
+  // An astring (RFC 9051 9): atom, quoted string or literal (not literal8).
+  bool is_string() const { return kind == Kind::kAtom || kind == Kind::kQuoted || kind == Kind::kLiteral; }
 };
 
 struct Request {
@@ -43,6 +46,7 @@ struct Request {
 struct NeedLiteral {
   std::size_t size = 0;
   bool synchronizing = true;  // "{n}": send "+ ..." first; "{n+}": the bytes follow at once
+  bool binary = false;        // "~{n}" (RFC 3516 literal8): the bytes may hold NUL
 };
 
 struct ParseError {
@@ -84,8 +88,16 @@ class Receiver {
   ParseError fail(std::string message, bool fatal = false);
 
   ReceiverLimits limits_;
+  // Where the parser stands between tokens.
+  enum class Gap {
+    kAfterToken,  // a token or ")" ended: SP, ")" or end of line must follow
+    kAfterSpace,  // one separating SP was read: a token must follow
+    kAfterOpen,   // "(" was read: a token or ")" must follow
+  };
+
   bool started_ = false;          // a tag and command were read; waiting for literal/continuation
-  bool need_separator_ = false;   // the last token must be followed by SP, ')' or end of line
+  bool literal8_ = false;         // the pending literal was announced as "~{n}"
+  Gap gap_ = Gap::kAfterToken;
   std::size_t total_ = 0;         // bytes received for this command
   std::size_t tokens_ = 0;
   std::string tag_;

@@ -21,6 +21,7 @@ std::string render(const std::vector<Arg>& args) {
       case Arg::Kind::kAtom: out += a.value; break;
       case Arg::Kind::kQuoted: out += "\"" + a.value + "\""; break;
       case Arg::Kind::kLiteral: out += "{" + a.value + "}"; break;
+      case Arg::Kind::kLiteral8: out += "~{" + a.value + "}"; break;
       case Arg::Kind::kList: out += "(" + render(a.children) + ")"; break;
     }
   }
@@ -51,8 +52,8 @@ TEST(ImapReceiver, ParsesSingleLineCommands) {
       {"a5 LIST \"\" *", "a5", "LIST", "\"\" *"},
       {"a6 UID FETCH 1:2 (UID)", "a6", "UID", "FETCH 1:2 (UID)"},
       {"a7 X () ((a) b)", "a7", "X", "() ((a) b)"},
-      {"a8 NOOP ", "a8", "NOOP", ""},
-      {"a9 LOGIN  alice  secret", "a9", "LOGIN", "alice secret"},
+      {"a8 LIST () \"\" %", "a8", "LIST", "() \"\" %"},
+      {"a9 X ~foo a~{1}", "a9", "X", "~foo a~{1}"},
       {"]tag] NOOP", "]tag]", "NOOP", ""},
       {"a10 LOGIN \xc3\xa4lice \"p\xc3\xa4ss\"", "a10", "LOGIN", "\xc3\xa4lice \"p\xc3\xa4ss\""},
   };
@@ -102,6 +103,16 @@ TEST(ImapReceiver, RejectsMalformedCommands) {
       {"a LOGIN {99999999+}", "a", true},
       {"a LOGIN {999999999999999999999999999999}", "a", false},
       {"a X ((((((((((x))))))))))", "a", false},
+      // RFC 9051 9: exactly one SP between arguments; no leading or trailing spaces.
+      {"a NOOP ", "a", false},
+      {"a  NOOP", "a", false},
+      {"a LOGIN  alice secret", "a", false},
+      {"a FETCH 1 ( FLAGS)", "a", false},
+      {"a FETCH 1 (FLAGS )", "a", false},
+      {"a FETCH 1 (FLAGS  UID)", "a", false},
+      {"a FETCH 1 (FLAGS)(UID)", "a", false},
+      {"a X ~{5", "a", false},
+      {"a X ~{99999999+}", "a", true},
   };
   for (const auto& c : cases) {
     Receiver r;
@@ -188,6 +199,66 @@ TEST(ImapReceiver, EnforcesLimits) {
   ASSERT_TRUE(std::holds_alternative<NeedLiteral>(r.feed_line(" {10}")));
   r.feed_literal("0123456789");
   EXPECT_TRUE(std::holds_alternative<ParseError>(r.feed_line(" {10}")));
+}
+
+TEST(ImapReceiver, ExplainsSpacingErrors) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"a NOOP ", "Trailing space after the arguments"},
+      {"a  NOOP", "Extra space after the tag"},
+      {"a LOGIN  x y", "Extra space between arguments"},
+      {"a X ( x)", "Extra space after ("},
+      {"a X (x )", "Extra space before )"},
+  };
+  for (const auto& [line, message] : cases) {
+    Receiver r;
+    Step s = r.feed_line(line);
+    auto* err = std::get_if<ParseError>(&s);
+    ASSERT_NE(err, nullptr) << line;
+    EXPECT_EQ(err->message, message) << line;
+  }
+}
+
+TEST(ImapReceiver, Literal8ForBinaryAppend) {
+  // RFC 3516 4.4: APPEND may carry literal8, which may hold NUL.
+  Receiver r;
+  Step s = r.feed_line("a APPEND INBOX ~{3}");
+  auto* need = std::get_if<NeedLiteral>(&s);
+  ASSERT_NE(need, nullptr);
+  EXPECT_TRUE(need->binary);
+  EXPECT_TRUE(need->synchronizing);
+  r.feed_literal(std::string("a\0b", 3));
+  s = r.feed_line(" {1+}");
+  need = std::get_if<NeedLiteral>(&s);
+  ASSERT_NE(need, nullptr);
+  EXPECT_FALSE(need->binary);
+  r.feed_literal("x");
+  s = r.feed_line("");
+  auto* req = std::get_if<Request>(&s);
+  ASSERT_NE(req, nullptr);
+  ASSERT_EQ(req->args.size(), 3u);
+  EXPECT_EQ(req->args[1].kind, Arg::Kind::kLiteral8);
+  EXPECT_EQ(req->args[1].value, std::string("a\0b", 3));
+  EXPECT_FALSE(req->args[1].is_string());
+  EXPECT_EQ(req->args[2].kind, Arg::Kind::kLiteral);
+}
+
+TEST(ImapReceiver, HugeLimitsDoNotOverflow) {
+  ReceiverLimits limits;
+  limits.max_literal = SIZE_MAX;
+  limits.max_command = SIZE_MAX;
+  Receiver r(limits);
+  Step s = r.feed_line("a X {4294967296}");
+  auto* need = std::get_if<NeedLiteral>(&s);
+  ASSERT_NE(need, nullptr);
+  EXPECT_EQ(need->size, 4294967296u);
+  r.reset();
+  // The line's own bytes count, so SIZE_MAX no longer fits; nothing wraps around.
+  s = r.feed_line("a X {18446744073709551615}");
+  ASSERT_TRUE(std::holds_alternative<ParseError>(s));
+  EXPECT_EQ(std::get<ParseError>(s).message, "Literal too large");
+  s = r.feed_line("a X {184467440737095516150}");
+  ASSERT_TRUE(std::holds_alternative<ParseError>(s));
+  EXPECT_EQ(std::get<ParseError>(s).message, "Literal too large");
 }
 
 TEST(ImapCommands, KnowsTheStandardCommands) {

@@ -103,11 +103,12 @@ void LoopbackSessionTest::use_tls() {
 void LoopbackSessionTest::run(const std::function<void(Client&)>& client) {
   boost::asio::io_context ioc;
   BlockingPool pool(1);
-  auth::Authenticator authenticator(*store_, config_.auth, SystemClock::instance());
+  store::MailStore* mail_store = store_override_ != nullptr ? store_override_ : store_;
+  auth::Authenticator authenticator(*mail_store, config_.auth, SystemClock::instance());
   SessionEnv env;
   env.config = &config_;
   env.listener = &listener_;
-  env.store = store_;
+  env.store = mail_store;
   env.auth = &authenticator;
   env.pool = &pool;
   env.stopping = &stopping_;

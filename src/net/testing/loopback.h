@@ -83,6 +83,9 @@ class LoopbackSessionTest : public ::testing::Test {
   void run(const std::function<void(Client&)>& client);
 
   static store::testing::FakeMailStore* store_;
+  // When set, sessions (and their authenticator) use this store instead of the fake one;
+  // the test owns it and adds the accounts it needs.
+  store::MailStore* store_override_ = nullptr;
   config::Config config_;
   config::Listener listener_;
   std::atomic<bool> stopping_{false};

@@ -1,10 +1,13 @@
-// store/pg/pg_messages.cc: appending, listing, flagging, copying, moving and expunging
-// messages. Every write job here bumps the mailbox's HIGHESTMODSEQ once and stamps the rows
-// it touches with the new value, holding the mailbox row lock until the batch commits.
+// store/pg/pg_messages.cc: delivering (append, and SMTP acceptance with its queue entry),
+// listing, flagging, copying, moving and expunging messages. Every write job here bumps the
+// mailbox's HIGHESTMODSEQ once and stamps the rows it touches with the new value, holding
+// the mailbox row lock until the batch commits.
 #include <algorithm>
 
+#include "base/clock.h"
 #include "base/strings.h"
 #include "store/pg/pg_store_impl.h"
+#include "store/queue_checks.h"
 
 namespace tern::store::pg {
 namespace {
@@ -113,23 +116,38 @@ Status expunge_rows(Conn& c, const Mailbox& mb, std::span<const uint32_t> uids, 
 Result<std::vector<Appended>> PgStore::append(std::string_view bytes, int64_t internal_date,
                                               std::span<const AppendTarget> targets) {
   if (targets.empty()) return make_error(ErrorCode::kInvalid, "append without a target mailbox");
-  std::vector<Appended> out;
+  PG_ASSIGN(d, deliver(bytes, internal_date, targets, nullptr));
+  return std::move(d.appended);
+}
+
+Result<Delivered> PgStore::deliver(std::string_view bytes, int64_t internal_date,
+                                   std::span<const AppendTarget> targets, const OutboundMessage* outbound) {
+  PG_TRY(check_delivery(bytes, targets, outbound));
+  Delivered out;
   std::vector<std::string> keywords;
   for (const auto& t : targets) keywords.push_back(join_keywords(normalize_keywords(t.keywords)));
+  const int64_t now = unix_seconds(SystemClock::instance().now());
+  // The bytes are stored once, referenced by every target and by the queue entry.
+  const auto holders = static_cast<int64_t>(targets.size() + (outbound != nullptr ? 1 : 0));
   PG_TRY(write([&](Conn& c, std::vector<MailboxChange>& events) -> Status {
-    out.clear();
+    out = Delivered{};
     Id blob_id = 0;
+    if (targets.empty()) {
+      PG_ASSIGN(b, c.exec("INSERT INTO blobs(size, refcount, data) VALUES ($1, $2, $3) RETURNING id",
+                          Params().i64(static_cast<int64_t>(bytes.size())).i64(holders).bytes(bytes)));
+      blob_id = b.i64(0, 0);
+    }
     for (std::size_t i = 0; i < targets.size(); ++i) {
       const AppendTarget& t = targets[i];
       // The UPDATE row-locks the mailbox until commit: UIDs are allocated and become
       // visible in order, across all nodes. The first target also stores the bytes, once
-      // for every target (one round trip for the common single-target append).
+      // for every holder (one round trip for the common single-target append).
       Params p;
       p.i64(static_cast<int64_t>(bytes.size())).i64(t.mailbox_id).i64(t.flags & kAllFlags).text(keywords[i])
           .i64(internal_date);
       Result<PgResult> res;
       if (i == 0) {
-        p.i64(static_cast<int64_t>(targets.size())).bytes(bytes);
+        p.i64(holders).bytes(bytes);
         res = c.exec("WITH b AS (INSERT INTO blobs(size, refcount, data) VALUES ($1, $6, $7) RETURNING id), "
                      "m AS (UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1, "
                      "messages = messages + 1, total_size = total_size + $1 WHERE id = $2 "
@@ -160,7 +178,7 @@ Result<std::vector<Appended>> PgStore::append(std::string_view bytes, int64_t in
       const Id account_id = r.i64(0, 0);
       Appended a{t.mailbox_id, static_cast<uint32_t>(r.i64(0, 1)), static_cast<uint32_t>(uid),
                  static_cast<uint64_t>(r.i64(0, 3))};
-      out.push_back(a);
+      out.appended.push_back(a);
       auto same = std::find_if(events.begin(), events.end(),
                                [&](const MailboxChange& e) { return e.mailbox_id == a.mailbox_id; });
       if (same == events.end()) {
@@ -170,9 +188,13 @@ Result<std::vector<Appended>> PgStore::append(std::string_view bytes, int64_t in
         same->uids.push_back(a.uid);
       }
     }
+    if (outbound != nullptr) {
+      PG_ASSIGN(id, insert_queue_entry(c, blob_id, *outbound, now, now, 0));
+      out.queue_id = id;
+    }
     return ok();
   }));
-  appends_.fetch_add(out.size(), std::memory_order_relaxed);
+  appends_.fetch_add(out.appended.size(), std::memory_order_relaxed);
   return out;
 }
 

@@ -69,6 +69,10 @@ Result<std::optional<Domain>> load_domain(Conn& c, std::string_view name);
 
 // ---- Write helpers (writer connection, inside the batch transaction).
 Result<Mailbox> insert_mailbox(Conn& c, Id account_id, std::string_view name, SpecialUse use, bool subscribed);
+// Inserts a queue row holding `blob_id` (whose refcount the caller has counted it in) and
+// its recipients with their states and errors as given; returns the new entry's id.
+Result<Id> insert_queue_entry(Conn& c, Id blob_id, const OutboundMessage& message, int64_t created,
+                              int64_t next_attempt, uint32_t attempts);
 
 class PgStore final : public MailStore {
  public:
@@ -108,6 +112,8 @@ class PgStore final : public MailStore {
 
   Result<std::vector<Appended>> append(std::string_view bytes, int64_t internal_date,
                                        std::span<const AppendTarget> targets) override;
+  Result<Delivered> deliver(std::string_view bytes, int64_t internal_date, std::span<const AppendTarget> targets,
+                            const OutboundMessage* outbound) override;
   Result<std::vector<Message>> list_messages(Id mailbox_id, uint32_t first_uid, uint32_t last_uid) override;
   Result<std::vector<FlagChange>> store_flags(Id mailbox_id, std::span<const uint32_t> uids, FlagOp op,
                                               uint32_t flags, std::span<const std::string> keywords,
@@ -119,6 +125,9 @@ class PgStore final : public MailStore {
   Result<Expunged> expunge(Id mailbox_id, std::span<const uint32_t> uids) override;
   Result<std::vector<uint32_t>> expunged_since(Id mailbox_id, uint64_t since) override;
 
+  Result<std::vector<QueueEntry>> list_queue() override;
+  Status delete_queue_entry(Id id) override;
+
   Result<std::string> read_blob(Id blob_id) override;
   Result<std::unique_ptr<BlobReader>> open_blob(Id blob_id) override;
 
@@ -126,6 +135,7 @@ class PgStore final : public MailStore {
   Result<Account> import_account(const ImportedAccount& account) override;
   Result<Mailbox> import_mailbox(const ImportedMailbox& mailbox) override;
   Status import_messages(Id mailbox_id, std::span<const ImportedMessage> messages) override;
+  Result<Id> import_queue_entry(const QueueEntry& entry, std::string_view bytes) override;
 
   StoreStats stats() const override;
 

@@ -1,15 +1,18 @@
 // store/sqlite/schema.cc: see schema.h. Never edit a shipped migration; append a new one.
 #include "store/sqlite/schema.h"
 
+#include <algorithm>
 #include <array>
+#include <chrono>
+#include <thread>
 
 namespace tern::store::sqlite {
 namespace {
 
-// Invariant (blobs): refcount = number of message rows whose blob_id is the blob. Inserts
-// set it explicitly (append, copy); the trigger releases it on every message delete
-// (expunge, move, and the cascades from mailbox and account deletion) and removes the blob
-// with its last reference.
+// Invariant (blobs): refcount = number of message rows whose blob_id is the blob (migration
+// 2 adds queue rows). Inserts set it explicitly (append, copy); the trigger releases it on
+// every message delete (expunge, move, and the cascades from mailbox and account deletion)
+// and removes the blob with its last reference.
 constexpr const char* kMigration1 = R"sql(
 CREATE TABLE meta(
   name TEXT PRIMARY KEY,
@@ -96,15 +99,71 @@ CREATE TRIGGER messages_release_blob AFTER DELETE ON messages BEGIN
 END;
 )sql";
 
-constexpr std::array<const char*, 1> kMigrations = {kMigration1};
+// The outbound queue (T2 SMTP acceptance, T3 delivery). One row per queued message, one
+// per recipient (in `position` order). lease_owner / lease_until are for T3: the node
+// that claimed the entry for an attempt and until when; NULL when unclaimed. AUTOINCREMENT:
+// an entry's id is never reused (logs and bounces name entries by id), as with PostgreSQL's
+// identity column.
+// Invariant (blobs), extended: refcount = number of message rows + number of queue rows
+// whose blob_id is the blob. deliver counts the queue's reference in the refcount it
+// inserts; the second trigger releases it when the entry goes, so a queued message's bytes
+// outlive every mailbox copy and go with the last holder, whichever it is.
+constexpr const char* kMigration2 = R"sql(
+CREATE TABLE queue(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  blob_id INTEGER NOT NULL,
+  sender TEXT NOT NULL,
+  envid TEXT NOT NULL DEFAULT '',
+  ret INTEGER NOT NULL DEFAULT 0,
+  smtputf8 INTEGER NOT NULL DEFAULT 0,
+  eightbit INTEGER NOT NULL DEFAULT 0,
+  skip INTEGER NOT NULL DEFAULT 0,
+  created INTEGER NOT NULL,
+  next_attempt INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  lease_owner TEXT,
+  lease_until INTEGER
+);
+CREATE INDEX queue_due ON queue(next_attempt);
+
+CREATE TABLE queue_recipients(
+  queue_id INTEGER NOT NULL REFERENCES queue(id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  address TEXT NOT NULL,
+  notify INTEGER NOT NULL DEFAULT 0,
+  orcpt TEXT NOT NULL DEFAULT '',
+  state INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY(queue_id, position)
+) WITHOUT ROWID;
+
+CREATE TRIGGER queue_release_blob AFTER DELETE ON queue BEGIN
+  UPDATE blobs SET refcount = refcount - 1 WHERE id = OLD.blob_id;
+  DELETE FROM blobs WHERE id = OLD.blob_id AND refcount <= 0;
+END;
+)sql";
+
+constexpr std::array<const char*, 2> kMigrations = {kMigration1, kMigration2};
+
+// Switches the file to WAL (persistent in the file; setting it again is a no-op). SQLite
+// answers SQLITE_BUSY at once, without the busy handler, while another connection is
+// switching or migrating the same new file (the server and the CLI starting together), so
+// this retries for as long as the busy timeout would wait.
+Status enable_wal(Connection& conn) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (int attempt = 0;; ++attempt) {
+    auto s = conn.exec_script("PRAGMA journal_mode=WAL;");
+    if (s || s.error().code != ErrorCode::kBusy || std::chrono::steady_clock::now() >= deadline) return s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1 << std::min(attempt, 6), 50)));
+  }
+}
 
 }  // namespace
 
 int schema_version() { return static_cast<int>(kMigrations.size()); }
 
 Status migrate(Connection& conn) {
-  // WAL is persistent in the file; setting it again is a no-op.
-  if (auto s = conn.exec_script("PRAGMA journal_mode=WAL;"); !s) return s;
+  if (auto s = enable_wal(conn); !s) return s;
   if (auto s = conn.exec_script("BEGIN IMMEDIATE;"); !s) return s;
   auto fail = [&](Error e) -> Status {
     (void)conn.exec_script("ROLLBACK;");

@@ -1,10 +1,12 @@
-// store/sqlite/sqlite_messages.cc: appending, listing, flagging, copying, moving and
-// expunging messages. Every write job here bumps the mailbox's HIGHESTMODSEQ once and stamps
-// the rows it touches with the new value.
+// store/sqlite/sqlite_messages.cc: delivering (append, and SMTP acceptance with its queue
+// entry), listing, flagging, copying, moving and expunging messages. Every write job here
+// bumps the mailbox's HIGHESTMODSEQ once and stamps the rows it touches with the new value.
 #include <algorithm>
 #include <map>
 
+#include "base/clock.h"
 #include "base/strings.h"
+#include "store/queue_checks.h"
 #include "store/sqlite/sqlite_store_impl.h"
 
 namespace tern::store::sqlite {
@@ -108,14 +110,23 @@ Status expunge_rows(Connection& c, Id mailbox_id, std::span<const uint32_t> uids
 Result<std::vector<Appended>> SqliteStore::append(std::string_view bytes, int64_t internal_date,
                                                   std::span<const AppendTarget> targets) {
   if (targets.empty()) return make_error(ErrorCode::kInvalid, "append without a target mailbox");
-  std::vector<Appended> out;
+  STORE_ASSIGN(d, deliver(bytes, internal_date, targets, nullptr));
+  return std::move(d.appended);
+}
+
+Result<Delivered> SqliteStore::deliver(std::string_view bytes, int64_t internal_date,
+                                       std::span<const AppendTarget> targets, const OutboundMessage* outbound) {
+  STORE_TRY(check_delivery(bytes, targets, outbound));
+  Delivered out;
   std::vector<std::string> keywords;
   for (const auto& t : targets) keywords.push_back(join_keywords(normalize_keywords(t.keywords)));
+  const int64_t now = unix_seconds(SystemClock::instance().now());
   STORE_TRY(write([&](Connection& c, std::vector<MailboxChange>& events) -> Status {
-    out.clear();
-    // The bytes are stored once, referenced by every target.
+    out = Delivered{};
+    // The bytes are stored once, referenced by every target and by the queue entry.
+    const std::size_t holders = targets.size() + (outbound != nullptr ? 1 : 0);
     STORE_ASSIGN(blob, c.query("INSERT INTO blobs(size, refcount, data) VALUES (?,?,?)"));
-    STORE_TRY(blob.bind(1, bytes.size()).bind(2, targets.size()).bind_blob(3, bytes).run());
+    STORE_TRY(blob.bind(1, bytes.size()).bind(2, holders).bind_blob(3, bytes).run());
     const Id blob_id = c.last_insert_rowid();
     STORE_ASSIGN(upd, c.query("UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1, "
                               "messages = messages + 1, total_size = total_size + ? WHERE id = ? "
@@ -137,7 +148,7 @@ Result<std::vector<Appended>> SqliteStore::append(std::string_view bytes, int64_
       }
       STORE_TRY(ins.bind(1, t.mailbox_id).bind(2, a.uid).bind(3, a.modseq).bind(4, t.flags & kAllFlags)
                     .bind(5, keywords[i]).bind(6, internal_date).bind(7, bytes.size()).bind(8, blob_id).run());
-      out.push_back(a);
+      out.appended.push_back(a);
       auto same = std::find_if(events.begin(), events.end(),
                                [&](const MailboxChange& e) { return e.mailbox_id == a.mailbox_id; });
       if (same == events.end()) {
@@ -147,9 +158,13 @@ Result<std::vector<Appended>> SqliteStore::append(std::string_view bytes, int64_
         same->uids.push_back(a.uid);
       }
     }
+    if (outbound != nullptr) {
+      STORE_ASSIGN(id, insert_queue_entry(c, blob_id, *outbound, now, now, 0));
+      out.queue_id = id;
+    }
     return ok();
   }));
-  appends_.fetch_add(out.size(), std::memory_order_relaxed);
+  appends_.fetch_add(out.appended.size(), std::memory_order_relaxed);
   return out;
 }
 

@@ -44,8 +44,13 @@ class SqliteInstance final : public testing::BackendInstance {
   TempDir dir_;
 };
 
+using testing::QueueConformance;
 using testing::StoreConformance;
 INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformance,
+                         ::testing::Values(testing::StoreBackend{
+                             "sqlite", [] { return std::make_unique<SqliteInstance>(); }}),
+                         testing::backend_name);
+INSTANTIATE_TEST_SUITE_P(Sqlite, QueueConformance,
                          ::testing::Values(testing::StoreBackend{
                              "sqlite", [] { return std::make_unique<SqliteInstance>(); }}),
                          testing::backend_name);
@@ -106,6 +111,75 @@ TEST(SqliteStore, TwoStoresOnOneFileAtOnce) {
   auto boxes = (*a)->list_mailboxes(acc->id);
   ASSERT_TRUE(boxes);
   EXPECT_EQ(boxes->size(), 6u);
+}
+
+// What the conformance suite cannot see through the interface: a failed delivery leaves no
+// row anywhere (no orphaned blob), and the last holder of a blob frees it.
+TEST(SqliteStore, DeliveriesLeaveNoOrphanedRows) {
+  SqliteInstance db;
+  auto s = db.open(nullptr);
+  ASSERT_TRUE(s) << s.error().to_string();
+  MailStore& store = **s;
+  ASSERT_TRUE(store.add_domain("example.org"));
+  auto acc = store.add_account("a@example.org", "h");
+  ASSERT_TRUE(acc);
+  const Id inbox = (*store.find_mailbox(acc->id, "INBOX"))->id;
+  auto rows = [&](const char* table) { return pragma(db.db_path(), (std::string("SELECT count(*) FROM ") + table).c_str()); };
+  OutboundMessage out;
+  out.recipients.push_back(OutboundRecipient{"far@remote.test", 0, "", QueueState::kQueued, ""});
+  // The second target is missing: the first target's row, the bytes and the queue entry
+  // were already written inside the job, and are rolled back with it.
+  const std::vector<AppendTarget> targets{{inbox, 0, {}}, {inbox + 1000, 0, {}}};
+  EXPECT_EQ(store.deliver("x", 1, targets, &out).error().code, ErrorCode::kNotFound);
+  for (const char* table : {"blobs", "messages", "queue", "queue_recipients"}) EXPECT_EQ(rows(table), 0) << table;
+  // Both holders go, in either order: nothing is left.
+  for (bool queue_first : {true, false}) {
+    auto d = store.deliver("y", 1, std::span(targets.data(), 1), &out);
+    ASSERT_TRUE(d) << d.error().to_string();
+    EXPECT_EQ(rows("blobs"), 1);
+    EXPECT_EQ(pragma(db.db_path(), "SELECT refcount FROM blobs"), 2);
+    if (queue_first) {
+      ASSERT_TRUE(store.delete_queue_entry(d->queue_id));
+    }
+    ASSERT_TRUE(store.expunge(inbox, std::vector<uint32_t>{d->appended[0].uid}));
+    if (!queue_first) {
+      ASSERT_TRUE(store.delete_queue_entry(d->queue_id));
+    }
+    for (const char* table : {"blobs", "messages", "queue", "queue_recipients"}) EXPECT_EQ(rows(table), 0) << table;
+  }
+}
+
+TEST(SqliteStore, MigratesAVersion1Database) {
+  SqliteInstance db;
+  Id inbox = 0;
+  {
+    auto s = db.open(nullptr);
+    ASSERT_TRUE(s);
+    ASSERT_TRUE((*s)->add_domain("example.org"));
+    auto acc = (*s)->add_account("a@example.org", "h");
+    ASSERT_TRUE(acc);
+    inbox = (*(*s)->find_mailbox(acc->id, "INBOX"))->id;
+    AppendTarget t{inbox, 0, {}};
+    ASSERT_TRUE((*s)->append("from version 1", 1, std::span(&t, 1)));
+  }
+  // Back to what migration 1 made.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db.db_path().c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "DROP TRIGGER queue_release_blob; DROP TABLE queue_recipients; DROP TABLE queue; "
+                              "PRAGMA user_version=1;", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+  auto s = db.open(nullptr);
+  ASSERT_TRUE(s) << s.error().to_string();
+  EXPECT_EQ(pragma(db.db_path(), "PRAGMA user_version"), sqlite::schema_version());
+  auto msgs = (*s)->list_messages(inbox);
+  ASSERT_TRUE(msgs);
+  ASSERT_EQ(msgs->size(), 1u);
+  EXPECT_EQ(*(*s)->read_blob((*msgs)[0].blob_id), "from version 1");
+  OutboundMessage out;
+  out.recipients.push_back(OutboundRecipient{"far@remote.test", 0, "", QueueState::kQueued, ""});
+  AppendTarget t{inbox, 0, {}};
+  ASSERT_TRUE((*s)->deliver("after", 1, std::span(&t, 1), &out));
+  EXPECT_EQ((*s)->list_queue()->size(), 1u);
 }
 
 TEST(SqliteStore, OpenFailsInMissingDirectory) {
