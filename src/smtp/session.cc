@@ -15,7 +15,9 @@
 #include <ctime>
 #include <exception>
 #include <optional>
+#include <memory>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,6 +25,9 @@
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
@@ -87,6 +92,23 @@ std::string trace_safe(std::string_view name) {
 }
 
 std::string format_reply(const proto::Reply& r) { return r.line(); }
+
+// MailStore::deliver_async as an awaitable: the store's writer thread completes it and the
+// coroutine resumes on its own executor (no thread of the blocking pool waits meanwhile).
+asio::awaitable<Result<store::Delivered>> deliver_async(store::MailStore& store, std::string_view bytes,
+                                                        int64_t internal_date,
+                                                        std::span<const store::AppendTarget> targets,
+                                                        const store::OutboundMessage* outbound) {
+  auto ex = co_await asio::this_coro::executor;
+  auto init = [&](auto handler) {
+    auto h = std::make_shared<decltype(handler)>(std::move(handler));
+    store.deliver_async(bytes, internal_date, targets, outbound, [h, ex](Result<store::Delivered> r) {
+      asio::post(ex, [h, r = std::move(r)]() mutable { std::move (*h)(std::move(r)); });
+    });
+  };
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Result<store::Delivered>)>(
+      init, asio::use_awaitable);
+}
 
 uint64_t random_u64() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -172,10 +194,21 @@ class Session {
   asio::awaitable<Read> challenge(std::string_view base64, std::string& answer);
   asio::awaitable<void> wait(std::chrono::milliseconds delay);
 
+  // A recipient this connection resolved lately: peers that reuse a connection (Postfix's
+  // connection cache, list servers) often send many messages to the same addresses.
+  struct CachedRecipient {
+    std::string key;  // the address as written, lower-cased, and whether relaying was allowed
+    Resolution resolution;
+    std::chrono::steady_clock::time_point when;
+  };
+  const Resolution* cached_recipient(const std::string& key) const;
+  void cache_recipient(std::string key, const Resolution& resolution);
+
   net::Stream& stream_;
   net::SessionEnv env_;
   net::LineReader reader_;
   RecipientResolver resolver_;
+  std::vector<CachedRecipient> recipient_cache_;
   uint64_t id_;
   std::string peer_;
   std::string out_;             // replies not yet written
@@ -415,6 +448,24 @@ asio::awaitable<Flow> Session::do_mail(const proto::Command& cmd) {
   co_return Flow::kContinue;
 }
 
+// Accepted recipients are remembered for a short while only, and only by this connection:
+// a change to accounts or aliases reaches every new connection at once.
+constexpr auto kRecipientCacheTtl = std::chrono::seconds(30);
+constexpr std::size_t kRecipientCacheSize = 32;
+
+const Resolution* Session::cached_recipient(const std::string& key) const {
+  auto now = std::chrono::steady_clock::now();
+  for (const CachedRecipient& c : recipient_cache_) {
+    if (c.key == key && now - c.when < kRecipientCacheTtl) return &c.resolution;
+  }
+  return nullptr;
+}
+
+void Session::cache_recipient(std::string key, const Resolution& resolution) {
+  if (recipient_cache_.size() >= kRecipientCacheSize) recipient_cache_.erase(recipient_cache_.begin());
+  recipient_cache_.push_back(CachedRecipient{std::move(key), resolution, std::chrono::steady_clock::now()});
+}
+
 asio::awaitable<Flow> Session::do_rcpt(const proto::Command& cmd) {
   if (!txn_) co_return co_await refuse("503 5.5.1 Need MAIL command first");
   if (txn_->accepted.size() >= smtp_config().max_recipients) {
@@ -429,8 +480,20 @@ asio::awaitable<Flow> Session::do_rcpt(const proto::Command& cmd) {
   std::string raw = rcpt->path.address();
   bool may_relay = authenticated_;
   std::string default_domain = hostname();
-  auto res = co_await env_.pool->run(
-      [&] { return resolver_.resolve(local, domain, raw, may_relay, default_domain); });
+  std::string cache_key = ascii_lower(raw);
+  cache_key += may_relay ? '\x01' : '\x02';  // addresses hold no control characters
+  Result<Resolution> res;
+  if (const Resolution* cached = cached_recipient(cache_key)) {
+    res = *cached;
+    // The remote part keeps the address as this RCPT wrote it.
+    if (res->remote.size() == 1 && res->local.empty() && ascii_lower(res->remote[0]) == ascii_lower(raw)) {
+      res->remote[0] = raw;
+    }
+  } else {
+    res = co_await env_.pool->run(
+        [&] { return resolver_.resolve(local, domain, raw, may_relay, default_domain); });
+    if (res && res->kind == Resolution::Kind::kAccepted) cache_recipient(cache_key, *res);
+  }
   if (!res) {
     spdlog::error("smtp[{}] {}: recipient lookup failed: {}", id_, peer_, res.error().to_string());
     co_await reply("451 4.3.0 Temporary lookup failure, try again later");
@@ -609,7 +672,12 @@ asio::awaitable<Flow> Session::deliver(std::string content) {
   store::MailStore* store = env_.store;
   const store::OutboundMessage* out = outbound ? &*outbound : nullptr;
   auto now = static_cast<int64_t>(std::time(nullptr));
-  auto done = co_await env_.pool->run([&] { return store->deliver(bytes, now, targets, out); });
+  Result<store::Delivered> done;
+  if (store->async_deliver()) {
+    done = co_await deliver_async(*store, bytes, now, targets, out);
+  } else {
+    done = co_await env_.pool->run([&] { return store->deliver(bytes, now, targets, out); });
+  }
   std::string id = fmt::format("{:x}.{}", id_, delivered_ + 1);
   if (!done) {
     spdlog::error("smtp[{}] {}: storing message {} failed: {}", id_, peer_, id, done.error().to_string());

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -113,6 +114,18 @@ class MailStore {
   virtual Result<Delivered> deliver(std::string_view bytes, int64_t internal_date,
                                     std::span<const AppendTarget> targets,
                                     const OutboundMessage* outbound) = 0;
+  // deliver() without blocking, for stores whose writer can report back (async_deliver()
+  // true): returns at once and calls `done` on a store thread once the outcome is durable
+  // (or failed). `done` must be quick and must not call the store (post to the caller's
+  // executor). `bytes`, `targets` and `outbound` must stay valid until `done` has run.
+  // Stores without it (async_deliver() false) run deliver() here, blocking the caller.
+  using DeliverDone = std::function<void(Result<Delivered>)>;
+  virtual bool async_deliver() const { return false; }
+  virtual void deliver_async(std::string_view bytes, int64_t internal_date,
+                             std::span<const AppendTarget> targets, const OutboundMessage* outbound,
+                             DeliverDone done) {
+    done(deliver(bytes, internal_date, targets, outbound));
+  }
   // The mailbox's messages in UID order, optionally only those with uid in [first, last].
   virtual Result<std::vector<Message>> list_messages(Id mailbox_id, uint32_t first_uid = 1,
                                                      uint32_t last_uid = UINT32_MAX) = 0;

@@ -114,14 +114,15 @@ Result<std::vector<Appended>> SqliteStore::append(std::string_view bytes, int64_
   return std::move(d.appended);
 }
 
-Result<Delivered> SqliteStore::deliver(std::string_view bytes, int64_t internal_date,
-                                       std::span<const AppendTarget> targets, const OutboundMessage* outbound) {
-  STORE_TRY(check_delivery(bytes, targets, outbound));
-  Delivered out;
+Writer::Job SqliteStore::deliver_job(std::string_view bytes, int64_t internal_date,
+                                     std::span<const AppendTarget> targets, const OutboundMessage* outbound,
+                                     std::shared_ptr<Delivered> result) {
   std::vector<std::string> keywords;
   for (const auto& t : targets) keywords.push_back(join_keywords(normalize_keywords(t.keywords)));
   const int64_t now = unix_seconds(SystemClock::instance().now());
-  STORE_TRY(write([&](Connection& c, std::vector<MailboxChange>& events) -> Status {
+  return [this, bytes, internal_date, targets, outbound, result = std::move(result),
+          keywords = std::move(keywords), now](Connection& c, std::vector<MailboxChange>& events) -> Status {
+    Delivered& out = *result;
     out = Delivered{};
     // The bytes are stored once, referenced by every target and by the queue entry.
     const std::size_t holders = targets.size() + (outbound != nullptr ? 1 : 0);
@@ -162,10 +163,35 @@ Result<Delivered> SqliteStore::deliver(std::string_view bytes, int64_t internal_
       STORE_ASSIGN(id, insert_queue_entry(c, blob_id, *outbound, now, now, 0));
       out.queue_id = id;
     }
+    appends_.fetch_add(out.appended.size(), std::memory_order_relaxed);
     return ok();
-  }));
-  appends_.fetch_add(out.appended.size(), std::memory_order_relaxed);
-  return out;
+  };
+}
+
+Result<Delivered> SqliteStore::deliver(std::string_view bytes, int64_t internal_date,
+                                       std::span<const AppendTarget> targets, const OutboundMessage* outbound) {
+  STORE_TRY(check_delivery(bytes, targets, outbound));
+  auto out = std::make_shared<Delivered>();
+  STORE_TRY(write(deliver_job(bytes, internal_date, targets, outbound, out)));
+  return std::move(*out);
+}
+
+void SqliteStore::deliver_async(std::string_view bytes, int64_t internal_date,
+                                std::span<const AppendTarget> targets, const OutboundMessage* outbound,
+                                DeliverDone done) {
+  if (auto st = check_delivery(bytes, targets, outbound); !st) {
+    done(tl::unexpected(st.error()));
+    return;
+  }
+  auto out = std::make_shared<Delivered>();
+  writer_->submit(deliver_job(bytes, internal_date, targets, outbound, out),
+                  [out, done = std::move(done)](Status st) {
+                    if (!st) {
+                      done(tl::unexpected(st.error()));
+                    } else {
+                      done(std::move(*out));
+                    }
+                  });
 }
 
 Result<std::vector<Message>> SqliteStore::list_messages(Id mailbox_id, uint32_t first_uid, uint32_t last_uid) {

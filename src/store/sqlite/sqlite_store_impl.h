@@ -111,6 +111,9 @@ class SqliteStore final : public MailStore {
                                        std::span<const AppendTarget> targets) override;
   Result<Delivered> deliver(std::string_view bytes, int64_t internal_date, std::span<const AppendTarget> targets,
                             const OutboundMessage* outbound) override;
+  bool async_deliver() const override { return true; }
+  void deliver_async(std::string_view bytes, int64_t internal_date, std::span<const AppendTarget> targets,
+                     const OutboundMessage* outbound, DeliverDone done) override;
   Result<std::vector<Message>> list_messages(Id mailbox_id, uint32_t first_uid, uint32_t last_uid) override;
   Result<std::vector<FlagChange>> store_flags(Id mailbox_id, std::span<const uint32_t> uids, FlagOp op,
                                               uint32_t flags, std::span<const std::string> keywords,
@@ -143,6 +146,9 @@ class SqliteStore final : public MailStore {
     return f(*lease);
   }
   Status write(Writer::Job job) { return writer_->run(std::move(job)); }
+  // The writer job of deliver(): fills `*out` (kept alive by the job) when it runs.
+  Writer::Job deliver_job(std::string_view bytes, int64_t internal_date, std::span<const AppendTarget> targets,
+                          const OutboundMessage* outbound, std::shared_ptr<Delivered> out);
 
   std::string path_;
   ChangeFeed* feed_;

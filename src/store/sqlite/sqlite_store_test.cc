@@ -6,7 +6,11 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include "base/assert.h"
@@ -146,6 +150,66 @@ TEST(SqliteStore, DeliveriesLeaveNoOrphanedRows) {
       ASSERT_TRUE(store.delete_queue_entry(d->queue_id));
     }
     for (const char* table : {"blobs", "messages", "queue", "queue_recipients"}) EXPECT_EQ(rows(table), 0) << table;
+  }
+}
+
+// deliver_async: the writer thread reports back without a caller blocked on it; concurrent
+// deliveries still share commits, failures come back as errors, and what it reports is
+// what a reader then finds.
+TEST(SqliteStore, DeliverAsyncReportsDurableDeliveries) {
+  SqliteInstance db;
+  auto s = db.open(nullptr);
+  ASSERT_TRUE(s) << s.error().to_string();
+  MailStore& store = **s;
+  ASSERT_TRUE(store.async_deliver());
+  ASSERT_TRUE(store.add_domain("example.org"));
+  auto acc = store.add_account("a@example.org", "h");
+  ASSERT_TRUE(acc);
+  const Id inbox = (*store.find_mailbox(acc->id, "INBOX"))->id;
+  const std::vector<AppendTarget> targets{{inbox, kFlagSeen, {}}};
+  const std::vector<AppendTarget> missing{{inbox + 1000, 0, {}}};
+  constexpr int kCount = 200;
+  const uint64_t commits_before = store.stats().commits;
+  std::mutex mu;
+  std::condition_variable cv;
+  int pending = kCount + 1;
+  std::vector<Result<Delivered>> results(kCount);
+  Result<Delivered> failed;
+  std::vector<std::string> bodies;
+  for (int i = 0; i < kCount; ++i) bodies.push_back("message " + std::to_string(i) + "\r\n");
+  auto finish = [&] {
+    std::lock_guard lock(mu);
+    if (--pending == 0) cv.notify_all();
+  };
+  for (int i = 0; i < kCount; ++i) {
+    store.deliver_async(bodies[i], 1000 + i, targets, nullptr, [&, i](Result<Delivered> r) {
+      results[i] = std::move(r);
+      finish();
+    });
+  }
+  store.deliver_async("lost", 1, missing, nullptr, [&](Result<Delivered> r) {
+    failed = std::move(r);
+    finish();
+  });
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return pending == 0; }));
+  }
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, ErrorCode::kNotFound);
+  EXPECT_LT(store.stats().commits - commits_before, static_cast<uint64_t>(kCount));
+  auto messages = store.list_messages(inbox);
+  ASSERT_TRUE(messages);
+  ASSERT_EQ(messages->size(), static_cast<std::size_t>(kCount));
+  for (int i = 0; i < kCount; ++i) {
+    ASSERT_TRUE(results[i]) << results[i].error().to_string();
+    ASSERT_EQ(results[i]->appended.size(), 1u);
+    const uint32_t uid = results[i]->appended[0].uid;
+    auto it = std::find_if(messages->begin(), messages->end(), [&](const Message& m) { return m.uid == uid; });
+    ASSERT_NE(it, messages->end());
+    EXPECT_EQ(store.read_blob(it->blob_id).value(), bodies[i]);
+    EXPECT_EQ(it->internal_date, 1000 + i);
+    EXPECT_EQ(it->flags, kFlagSeen);
   }
 }
 

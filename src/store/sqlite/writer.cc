@@ -9,7 +9,8 @@ struct Writer::Pending {
   Job job;
   Status result;
   std::vector<MailboxChange> events;
-  std::promise<Status> done;
+  std::promise<Status> done;                // run(): the blocked caller waits on it
+  std::function<void(Status)> callback;     // submit(): called instead; `this` is heap-owned
 };
 
 Writer::Writer(std::unique_ptr<Connection> conn, ChangeFeed* feed)
@@ -38,6 +39,23 @@ Status Writer::run(Job job) {
   }
   wake_.notify_one();
   return fut.get();
+}
+
+void Writer::submit(Job job, std::function<void(Status)> done) {
+  auto* p = new Pending;
+  p->job = std::move(job);
+  p->callback = std::move(done);
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) {
+      std::function<void(Status)> cb = std::move(p->callback);
+      delete p;
+      cb(make_error(ErrorCode::kUnavailable, "store is closing"));
+      return;
+    }
+    queue_.push_back(p);
+  }
+  wake_.notify_one();
 }
 
 void Writer::loop() {
@@ -108,6 +126,13 @@ void Writer::run_batch(std::vector<Pending*>& batch) {
   std::vector<MailboxChange> events;
   for (Pending* p : batch) {
     for (auto& e : p->events) events.push_back(std::move(e));
+    if (p->callback) {
+      std::function<void(Status)> cb = std::move(p->callback);
+      Status result = std::move(p->result);
+      delete p;
+      cb(std::move(result));
+      continue;
+    }
     // The caller frees `p` as soon as it wakes: keep the promise (and its shared state) here.
     std::promise<Status> done = std::move(p->done);
     done.set_value(std::move(p->result));

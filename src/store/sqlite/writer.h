@@ -40,6 +40,10 @@ class Writer {
   // Runs `job` in the next batch; returns its status once the batch is committed (or the
   // job's error, or the commit's error). Blocks.
   Status run(Job job);
+  // As run(), without blocking: `done` is called on the writer thread with the status once
+  // the batch is committed (before the batch's changes are published). It must be quick
+  // and must not write to the store. Callable from any thread.
+  void submit(Job job, std::function<void(Status)> done);
 
   uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
 
