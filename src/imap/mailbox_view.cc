@@ -11,9 +11,6 @@
 namespace tern::imap {
 namespace {
 
-// Marks a Pending entry expunged before it was announced (kept so binary search still works).
-constexpr std::uint8_t kCancelled = 0x80;
-
 void append_count_line(std::string& out, std::uint64_t n, std::string_view what) {
   out += "* ";
   out += std::to_string(n);
@@ -124,7 +121,7 @@ MailboxView::MailboxView(const store::Mailbox& mailbox, std::span<const store::M
     kwsets_.push_back(s.kwset);
     if (s.bits & kRecent) ++recent_count_;
   }
-  max_known_uid_ = uids_.empty() ? 0 : uids_.back();
+  seen_uid_ = uids_.empty() ? 0 : uids_.back();
 }
 
 std::uint32_t MailboxView::first_unseen() const {
@@ -141,7 +138,8 @@ std::uint32_t MailboxView::unseen() const {
 
 std::uint32_t MailboxView::uidnext() const {
   std::uint64_t next = uids_.empty() ? 1 : std::uint64_t{uids_.back()} + 1;
-  return static_cast<std::uint32_t>(std::min<std::uint64_t>(std::max<std::uint64_t>(next, snapshot_uidnext_), UINT32_MAX));
+  next = std::max<std::uint64_t>(next, snapshot_uidnext_);
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(next, UINT32_MAX));
 }
 
 std::uint64_t MailboxView::highestmodseq() const {
@@ -217,6 +215,14 @@ std::uint64_t MailboxView::modseq(std::uint32_t seq) const {
   return modseqs_[seq - 1];
 }
 
+std::vector<SeqUid> MailboxView::changed_since(std::uint64_t modseq) const {
+  std::vector<SeqUid> out;
+  for (std::size_t i = 0; i < modseqs_.size(); ++i) {
+    if (modseqs_[i] > modseq) out.push_back({static_cast<std::uint32_t>(i + 1), uids_[i]});
+  }
+  return out;
+}
+
 std::string MailboxView::flags_responses() const {
   std::string out = "* FLAGS ";
   proto::append_flags(out, store::kAllFlags, keywords_.all());
@@ -268,10 +274,9 @@ void MailboxView::set_visible(std::size_t i, const State& s) {
 
 void MailboxView::note_unreported(std::uint64_t modseq) { unreported_min_ = std::min(unreported_min_, modseq); }
 
-void MailboxView::add_pending(std::uint32_t uid, const State& state) {
-  TERN_ASSERT(uid > max_known_uid_);
-  appended_.push_back({uid, state});
-  max_known_uid_ = uid;
+std::vector<MailboxView::Pending>::iterator MailboxView::find_pending(std::uint32_t uid) {
+  return std::lower_bound(appended_.begin(), appended_.end(), uid,
+                          [](const Pending& x, std::uint32_t u) { return x.uid < u; });
 }
 
 void MailboxView::note_current(const store::Message& m, const proto::RangeSet& recent) {
@@ -288,18 +293,20 @@ void MailboxView::note_current(const store::Message& m, const proto::RangeSet& r
     note_unreported(m.modseq);
     return;
   }
-  auto p = std::lower_bound(appended_.begin(), appended_.end(), m.uid,
-                            [](const Pending& x, std::uint32_t uid) { return x.uid < uid; });
+  auto p = find_pending(m.uid);
   if (p != appended_.end() && p->uid == m.uid) {
-    // Not announced yet: the announcement will carry the newest state.
+    // Not announced yet (or expunged already): the announcement will carry the newest state.
     if (!(p->state.bits & kCancelled) && m.modseq > p->state.modseq) {
       p->state = state_from(m, p->state.bits & kRecent);
       note_unreported(m.modseq);
     }
     return;
   }
-  if (m.uid <= max_known_uid_) return;  // expunged before the view met it, or stale
-  add_pending(m.uid, state_from(m, recent.contains(m.uid)));
+  // A UID at or below one the client was shown can no longer be numbered: it was expunged
+  // (the re-read is stale) or its event came impossibly late.
+  if (m.uid <= seen_uid_) return;
+  appended_.insert(p, Pending{m.uid, state_from(m, recent.contains(m.uid))});
+  ++announcing_;
   note_unreported(m.modseq);
 }
 
@@ -323,12 +330,17 @@ void MailboxView::note_expunged(std::span<const std::uint32_t> uids, std::uint64
       note_unreported(modseq);
       continue;
     }
-    auto p = std::lower_bound(appended_.begin(), appended_.end(), uid,
-                              [](const Pending& x, std::uint32_t u) { return x.uid < u; });
+    auto p = find_pending(uid);
     if (p != appended_.end() && p->uid == uid) {
-      p->state.bits |= kCancelled;  // never announced
-    } else if (uid > max_known_uid_) {
-      max_known_uid_ = uid;  // a late append event for it will be ignored
+      if (!(p->state.bits & kCancelled)) {
+        p->state.bits |= kCancelled;  // never announced
+        --announcing_;
+      }
+    } else if (uid > seen_uid_) {
+      // Expunged before the view met it: a tombstone, so that its append is ignored.
+      State gone;
+      gone.bits = kCancelled;
+      appended_.insert(p, Pending{uid, gone});
     }
     // Nothing to tell the client about this UID: the change is reflected at once.
     applied_modseq_ = std::max(applied_modseq_, modseq);
@@ -353,8 +365,7 @@ void MailboxView::note_own_flags(const FlagUpdate& update, std::span<const store
     std::size_t i = index_of(c.uid);
     if (i == uids_.size()) {
       // Not announced yet (the client cannot have named it, but be safe): fold it in.
-      auto p = std::lower_bound(appended_.begin(), appended_.end(), c.uid,
-                                [](const Pending& x, std::uint32_t u) { return x.uid < u; });
+      auto p = find_pending(c.uid);
       if (p != appended_.end() && p->uid == c.uid && !(p->state.bits & kCancelled) && c.modseq > p->state.modseq) {
         result.bits |= p->state.bits & kRecent;
         p->state = result;
@@ -416,7 +427,7 @@ void MailboxView::report_flags(std::span<const std::uint32_t> uids) {
 
 bool MailboxView::has_pending(FlushMode mode) const {
   if (mode == FlushMode::kAll && held_ > 0) return true;
-  return !appended_.empty() || !changes_.empty() || keywords_.all().size() > announced_keywords_;
+  return announcing_ > 0 || !changes_.empty() || keywords_.all().size() > announced_keywords_;
 }
 
 // ---- Flushing
@@ -472,7 +483,9 @@ std::string MailboxView::flush(FlushMode mode, bool uid) {
   if (mode == FlushMode::kAll && held_ > 0) apply_expunges(out);
 
   bool added = false;
-  for (const Pending& p : appended_) {
+  std::size_t last_added = 0;  // appended_[0, last_added) are done with
+  for (std::size_t k = 0; k < appended_.size(); ++k) {
+    const Pending& p = appended_[k];
     if (p.state.bits & kCancelled) continue;
     uids_.push_back(p.uid);
     modseqs_.push_back(p.state.modseq);
@@ -480,9 +493,13 @@ std::string MailboxView::flush(FlushMode mode, bool uid) {
     kwsets_.push_back(p.state.kwset);
     if (p.state.bits & kRecent) ++recent_count_;
     applied_modseq_ = std::max(applied_modseq_, p.state.modseq);
+    seen_uid_ = p.uid;
+    last_added = k + 1;
     added = true;
   }
-  appended_.clear();
+  // Tombstones above the last UID shown stay, to keep ignoring their append events.
+  appended_.erase(appended_.begin(), appended_.begin() + static_cast<std::ptrdiff_t>(last_added));
+  announcing_ = 0;
   if (added) {
     append_count_line(out, exists(), "EXISTS");
     if (!rev2_) append_count_line(out, recent_count_, "RECENT");

@@ -14,10 +14,12 @@
 //   1. Subscribe to the ChangeFeed, then read the Mailbox, then list_messages(): in that
 //      order nothing is missed and UIDNEXT is never ahead of a message the view lacks.
 //      Construct the view from them and from the UIDs RecentTracker gave this session.
-//   2. For each ChangeFeed event, re-read the messages it names and pass their current
-//      state: note_appended() / note_flags(); an expunge passes its UIDs to note_expunged().
-//      The same change delivered twice, or one the snapshot already holds, is ignored (the
-//      MODSEQs decide), so the order of events and re-reads does not matter.
+//   2. For each ChangeFeed event, in the order the feed delivers them (commit order),
+//      re-read the messages it names and pass their current state: note_appended() /
+//      note_flags(); an expunge passes its UIDs to note_expunged(). The same change
+//      delivered twice, one the snapshot already holds, a re-read that finds a later state
+//      or no message at all: each is harmless (the MODSEQs decide, and a UID expunged before
+//      it was announced is never announced).
 //   3. After its own STORE (or a FETCH that set \Seen), call note_own_flags() with what the
 //      client asked for and what the store returned; after its own EXPUNGE / MOVE, call
 //      note_expunged() like for anyone else's.
@@ -144,6 +146,10 @@ class MailboxView {
   bool is_recent(std::uint32_t seq) const;  // always false under IMAP4rev2
   std::uint64_t modseq(std::uint32_t seq) const;
 
+  // The messages whose MODSEQ is above `modseq`, ascending: FETCH (CHANGEDSINCE) and the
+  // FETCH responses of SELECT (QRESYNC) (RFC 7162 3.1.4, 3.2.5). O(n).
+  std::vector<SeqUid> changed_since(std::uint64_t modseq) const;
+
   // Every keyword the view has met in this mailbox, in the order first met (the snapshot's
   // sorted ignoring case): the FLAGS and PERMANENTFLAGS lists.
   const std::vector<std::string>& known_keywords() const { return keywords_.all(); }
@@ -159,8 +165,9 @@ class MailboxView {
   // now; anything older than what the view already has is ignored.
   //
   // New messages. `recent`: which of them are \Recent for this session (RecentTracker).
-  // A UID the client already knows counts as note_flags(); one at or below the highest UID
-  // the view has met that it does not know (expunged already) is ignored.
+  // A UID the client already knows counts as note_flags(). Appends may be noted in any order
+  // until they are flushed; one at or below the highest UID the client has been shown, or
+  // one already noted as expunged, is ignored (it is gone).
   void note_appended(std::span<const store::Message> messages, const proto::RangeSet& recent);
   // Messages whose flags changed. A message not yet announced has its pending state
   // updated; one the view never met (its append event not yet seen) is taken as appended,
@@ -244,11 +251,12 @@ class MailboxView {
   static constexpr std::uint8_t kSystemMask = 0x1f;
   static constexpr std::uint8_t kRecent = 0x20;
   static constexpr std::uint8_t kExpunged = 0x40;  // expunged, not yet told
+  static constexpr std::uint8_t kCancelled = 0x80;  // in appended_: expunged before announced
 
   std::size_t index_of(std::uint32_t uid) const;  // npos-like: uids_.size() when absent
   State state_from(const store::Message& m, bool recent);
   void note_current(const store::Message& m, const proto::RangeSet& recent);
-  void add_pending(std::uint32_t uid, const State& state);
+  std::vector<Pending>::iterator find_pending(std::uint32_t uid);
   void set_visible(std::size_t i, const State& s);
   void note_unreported(std::uint64_t modseq);
   void apply_expunges(std::string& out);
@@ -273,10 +281,13 @@ class MailboxView {
   std::vector<std::uint32_t> kwsets_;
   std::uint32_t recent_count_ = 0;  // visible messages with kRecent
 
-  // Invariant: every uid in appended_ is above uids_.back(), ascending; max_known_uid_ is
-  // >= every UID the view has met (visible, pending, or expunged before it was announced).
+  // Messages to announce, and tombstones (kCancelled) of UIDs expunged before they were
+  // announced. Invariant: ascending by uid, every uid above seen_uid_; seen_uid_ is the
+  // highest UID the client was ever shown (>= uids_.back()); announcing_ counts the entries
+  // that are not tombstones.
   std::vector<Pending> appended_;
-  std::uint32_t max_known_uid_ = 0;
+  std::uint32_t seen_uid_ = 0;
+  std::size_t announcing_ = 0;
   std::map<std::uint32_t, Change> changes_;  // by uid; only visible messages
   std::uint32_t held_ = 0;                   // visible messages with kExpunged
   std::uint64_t held_min_modseq_ = UINT64_MAX;

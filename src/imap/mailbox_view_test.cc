@@ -1,10 +1,17 @@
 #include "imap/mailbox_view.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <random>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "store/change_feed.h"
 
 namespace tern::imap {
 namespace {
@@ -388,6 +395,25 @@ TEST(MailboxView, FlagChangesOfPendingMessagesFoldIntoTheAppend) {
   EXPECT_EQ(v.modseq(6), 12u);
 }
 
+TEST(MailboxView, AppendsNotedOutOfOrderBeforeTheFlushAreNumberedInUidOrder) {
+  MailboxView v = five();
+  std::vector<store::Message> later = {msg(80, 13), msg(70, 12)};
+  v.note_appended(later, {});
+  std::vector<std::uint32_t> gone = {75};
+  v.note_expunged(gone, 14);
+  std::vector<store::Message> earlier = {msg(60, 11), msg(75, 12)};  // 75: a stale re-read
+  v.note_appended(earlier, {});
+  EXPECT_EQ(lines(v.flush(FlushMode::kAll)), (Lines{"* 8 EXISTS", "* 2 RECENT"}));
+  EXPECT_EQ(v.uid(6), 60u);
+  EXPECT_EQ(v.uid(7), 70u);
+  EXPECT_EQ(v.uid(8), 80u);
+  // Once 80 was shown, nothing at or below it can be numbered any more.
+  std::vector<store::Message> too_late = {msg(65, 15), msg(75, 15)};
+  v.note_appended(too_late, {});
+  EXPECT_FALSE(v.has_pending(FlushMode::kAll));
+  EXPECT_EQ(v.flush(FlushMode::kAll), "");
+}
+
 TEST(MailboxView, FlagChangeThatOvertakesItsAppendCountsAsTheAppend) {
   MailboxView v = five();
   std::vector<store::Message> changed = {msg(60, 12, kFlagSeen)};
@@ -587,6 +613,17 @@ TEST(MailboxView, HighestModseqStaysBelowWhatTheClientWasNotTold) {
   EXPECT_EQ(v.highestmodseq(), 13u);
 }
 
+TEST(MailboxView, ChangedSince) {
+  MailboxView v = five();
+  EXPECT_EQ(v.changed_since(3), (std::vector<SeqUid>{{4, 40}, {5, 50}}));
+  EXPECT_TRUE(v.changed_since(5).empty());
+  std::vector<store::Message> changed = {msg(10, 11, 0)};
+  v.note_flags(changed);
+  EXPECT_TRUE(v.changed_since(5).empty());  // not before the client is told
+  v.flush(FlushMode::kNoExpunge);
+  EXPECT_EQ(v.changed_since(5), (std::vector<SeqUid>{{1, 10}}));
+}
+
 TEST(MailboxView, HasPendingSaysWhetherAFlushHasWork) {
   MailboxView v = five();
   EXPECT_FALSE(v.has_pending(FlushMode::kAll));
@@ -597,6 +634,204 @@ TEST(MailboxView, HasPendingSaysWhetherAFlushHasWork) {
   EXPECT_FALSE(v.has_pending(FlushMode::kAll));
 }
 
+// ---- A random walk against a model store and a model client
+
+// What a client that follows the untagged responses believes: the UIDs of its messages.
+struct ClientModel {
+  std::vector<std::uint32_t> uids;
+  int expunges = 0, exists = 0, fetches = 0;  // responses seen, to show the walk did something
+
+  // Applies one flush's output; `view` is the state after that flush.
+  void apply(const std::string& out, const MailboxView& view, FlushMode mode) {
+    for (const std::string& line : lines(out)) {
+      std::uint32_t n = 0;
+      char word[16] = {};
+      if (line.starts_with("* VANISHED ")) {
+        ASSERT_EQ(mode, FlushMode::kAll) << line;
+        auto set = proto::SequenceSet::parse(line.substr(11));
+        ASSERT_TRUE(set) << line;
+        for (std::uint32_t uid : set->resolve(0)) {
+          auto it = std::find(uids.begin(), uids.end(), uid);
+          ASSERT_NE(it, uids.end()) << line;  // only UIDs the client knows
+          uids.erase(it);
+          ++expunges;
+        }
+      } else if (std::sscanf(line.c_str(), "* %u %15s", &n, word) == 2) {
+        std::string what = word;
+        if (what == "EXPUNGE") {
+          ASSERT_EQ(mode, FlushMode::kAll) << line;  // never during FETCH, STORE, SEARCH
+          ASSERT_TRUE(n >= 1 && n <= uids.size()) << line;
+          uids.erase(uids.begin() + (n - 1));
+          ++expunges;
+        } else if (what == "EXISTS") {
+          ASSERT_GT(n, uids.size()) << line;  // only ever grows
+          ASSERT_EQ(n, view.exists()) << line;
+          while (uids.size() < n) uids.push_back(view.uid(static_cast<std::uint32_t>(uids.size() + 1)));
+          ++exists;
+        } else if (what == "FETCH") {
+          ASSERT_TRUE(n >= 1 && n <= uids.size()) << line;
+          std::size_t at = line.find(" UID ");
+          ASSERT_NE(at, std::string::npos) << line;  // the walk flushes as UID commands
+          EXPECT_EQ(std::stoul(line.substr(at + 5)), uids[n - 1]) << line;
+          ++fetches;
+        }
+      }
+    }
+  }
+};
+
+void random_walk(std::uint32_t seed, bool qresync, ClientModel& totals) {
+  std::mt19937 rng(seed);
+  auto chance = [&](int percent) { return static_cast<int>(rng() % 100) < percent; };
+  std::map<std::uint32_t, store::Message> store_state;
+  std::uint32_t next_uid = 1;
+  std::uint64_t modseq = 1;
+  for (int i = 0; i < 20; ++i) {
+    store_state[next_uid] = msg(next_uid, modseq, 0);
+    ++next_uid;
+  }
+  std::vector<store::Message> snapshot;
+  for (const auto& [uid, m] : store_state) snapshot.push_back(m);
+  MailboxView view(box(next_uid, modseq), snapshot, {}, false);
+  if (qresync) view.enable_qresync();
+  ClientModel client;
+  for (std::uint32_t seq = 1; seq <= view.exists(); ++seq) client.uids.push_back(view.uid(seq));
+
+  struct Event {
+    store::MailboxChange::Kind kind;
+    std::vector<std::uint32_t> uids;
+    std::uint64_t modseq;
+  };
+  std::deque<Event> feed;          // published, not yet handled (in commit order)
+  std::vector<Event> delivered;    // handled; may come again (the same change twice)
+  auto existing = [&] {
+    std::vector<std::uint32_t> out;
+    for (const auto& [uid, m] : store_state) {
+      if (chance(30)) out.push_back(uid);
+    }
+    return out;
+  };
+  auto deliver = [&](const Event& e) {
+    if (e.kind == store::MailboxChange::Kind::kExpunge) {
+      view.note_expunged(e.uids, e.modseq);
+      return;
+    }
+    std::vector<store::Message> now;  // the session re-reads the messages' current state
+    for (std::uint32_t uid : e.uids) {
+      if (auto it = store_state.find(uid); it != store_state.end()) now.push_back(it->second);
+    }
+    if (e.kind == store::MailboxChange::Kind::kAppend) {
+      view.note_appended(now, {});
+    } else {
+      view.note_flags(now);
+    }
+  };
+
+  for (int step = 0; step < 400; ++step) {
+    switch (rng() % 7) {
+      case 0: {  // someone appends
+        std::vector<std::uint32_t> added;
+        for (int k = 0, n = 1 + static_cast<int>(rng() % 3); k < n; ++k) {
+          store_state[next_uid] = msg(next_uid, ++modseq, chance(50) ? std::uint32_t{kFlagSeen} : 0u);
+          added.push_back(next_uid++);
+        }
+        feed.push_back({store::MailboxChange::Kind::kAppend, added, modseq});
+        break;
+      }
+      case 1: {  // someone changes flags
+        std::vector<std::uint32_t> changed = existing();
+        for (std::uint32_t uid : changed) {
+          store_state[uid].flags ^= kFlagFlagged;
+          store_state[uid].modseq = ++modseq;
+        }
+        if (!changed.empty()) feed.push_back({store::MailboxChange::Kind::kFlags, changed, modseq});
+        break;
+      }
+      case 2: {  // someone expunges
+        std::vector<std::uint32_t> gone = existing();
+        if (gone.empty()) break;
+        ++modseq;
+        for (std::uint32_t uid : gone) store_state.erase(uid);
+        feed.push_back({store::MailboxChange::Kind::kExpunge, gone, modseq});
+        break;
+      }
+      case 3:
+      case 4: {  // the session handles the next feed event, or one it handled before again
+        if (!delivered.empty() && chance(25)) {
+          deliver(delivered[rng() % delivered.size()]);
+        } else if (!feed.empty()) {
+          deliver(feed.front());
+          delivered.push_back(feed.front());
+          feed.pop_front();
+        }
+        break;
+      }
+      case 5: {  // this session stores flags on a message it knows
+        if (view.exists() == 0) break;
+        std::uint32_t uid = view.uid(1 + static_cast<std::uint32_t>(rng() % view.exists()));
+        auto it = store_state.find(uid);
+        if (it == store_state.end()) break;  // expunged meanwhile: the store skips it
+        FlagUpdate update{store::FlagOp::kAdd, kFlagDeleted, {}};
+        if (it->second.flags & kFlagDeleted) break;  // unchanged: the store returns nothing
+        it->second.flags |= kFlagDeleted;
+        it->second.modseq = ++modseq;
+        std::vector<store::FlagChange> result = {change(uid, modseq, it->second.flags)};
+        view.note_own_flags(update, result, chance(50) ? Echo::kSilent : Echo::kReport);
+        feed.push_back({store::MailboxChange::Kind::kFlags, {uid}, modseq});
+        break;
+      }
+      case 6: {  // a command ends
+        FlushMode mode = chance(50) ? FlushMode::kAll : FlushMode::kNoExpunge;
+        std::string out = view.flush(mode, true);
+        client.apply(out, view, mode);
+        ASSERT_EQ(client.uids.size(), view.exists()) << "seed " << seed << " step " << step;
+        break;
+      }
+    }
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+  // Everything delivered and flushed: the client sees exactly what the store holds.
+  while (!feed.empty()) {
+    deliver(feed.front());
+    feed.pop_front();
+  }
+  client.apply(view.flush(FlushMode::kAll, true), view, FlushMode::kAll);
+  std::vector<std::uint32_t> expected;
+  for (const auto& [uid, m] : store_state) expected.push_back(uid);
+  ASSERT_EQ(client.uids, expected) << "seed " << seed;
+  for (std::uint32_t seq = 1; seq <= view.exists(); ++seq) {
+    const store::Message& m = store_state[view.uid(seq)];
+    EXPECT_EQ(view.system_flags(seq), m.flags) << "seed " << seed << " uid " << m.uid;
+    EXPECT_EQ(view.modseq(seq), m.modseq) << "seed " << seed << " uid " << m.uid;
+  }
+  EXPECT_EQ(view.highestmodseq(), modseq) << "seed " << seed;
+  EXPECT_FALSE(view.has_pending(FlushMode::kAll));
+  totals.expunges += client.expunges;
+  totals.exists += client.exists;
+  totals.fetches += client.fetches;
+}
+
+TEST(MailboxView, RandomWalkAgainstAModelStoreAndClient) {
+  ClientModel totals;
+  for (std::uint32_t seed = 1; seed <= 40; ++seed) {
+    random_walk(seed, false, totals);
+    if (HasFatalFailure()) return;
+  }
+  EXPECT_GT(totals.expunges, 100);
+  EXPECT_GT(totals.exists, 100);
+  EXPECT_GT(totals.fetches, 100);
+}
+
+TEST(MailboxView, RandomWalkWithQresync) {
+  ClientModel totals;
+  for (std::uint32_t seed = 100; seed <= 120; ++seed) {
+    random_walk(seed, true, totals);
+    if (HasFatalFailure()) return;
+  }
+  EXPECT_GT(totals.expunges, 100);
+  EXPECT_GT(totals.fetches, 100);
+}
+
 // ---- Large mailboxes
 
 TEST(MailboxView, LargeMailbox) {
@@ -604,8 +839,8 @@ TEST(MailboxView, LargeMailbox) {
   std::vector<store::Message> messages;
   messages.reserve(kCount);
   for (std::uint32_t i = 1; i <= kCount; ++i) {
-    messages.push_back(msg(i * 2, i, i % 3 == 0 ? std::uint32_t{kFlagSeen} : 0u, i % 100 == 0 ? std::vector<std::string>{"$Junk"}
-                                                                              : std::vector<std::string>{}));
+    std::uint32_t flags = i % 3 == 0 ? std::uint32_t{kFlagSeen} : 0u;
+    messages.push_back(msg(i * 2, i, flags, i % 100 == 0 ? std::vector<std::string>{"$Junk"} : std::vector<std::string>{}));
   }
   MailboxView v(box(2 * kCount + 1, kCount), messages, {}, false);
   messages.clear();
