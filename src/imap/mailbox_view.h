@@ -44,6 +44,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/assert.h"
 #include "imap/proto/seqset.h"
 #include "store/types.h"
 
@@ -127,7 +128,10 @@ class MailboxView {
   std::uint64_t highestmodseq() const;
 
   // ---- Message numbers. seq is 1-based; preconditions 1 <= seq <= exists() (TERN_ASSERT).
-  std::uint32_t uid(std::uint32_t seq) const { return uids_[seq - 1]; }
+  std::uint32_t uid(std::uint32_t seq) const {
+    TERN_ASSERT(seq >= 1 && seq <= exists());
+    return uids_[seq - 1];
+  }
   // The number of the message with this UID, 0 when the client does not know it. O(log n).
   std::uint32_t seq(std::uint32_t uid) const;
   // A message-number set: `*` is the message count (RFC 9051 9); "a:*" with a beyond the
@@ -156,9 +160,9 @@ class MailboxView {
   // "* FLAGS (...)" and "* OK [PERMANENTFLAGS (... \*)] ..." (read-only: "()"), CRLF-ended.
   std::string flags_responses() const;
   // The untagged responses of SELECT / EXAMINE other than LIST (RFC 3501 6.3.1, RFC 9051
-  // 6.3.2, RFC 7162 3.1.2.1): FLAGS, EXISTS, RECENT, OK [UNSEEN], OK [PERMANENTFLAGS],
-  // OK [UIDVALIDITY], OK [UIDNEXT], OK [HIGHESTMODSEQ]; under IMAP4rev2 without RECENT and
-  // UNSEEN. The session adds QRESYNC's VANISHED (EARLIER) / FETCH and the tagged OK.
+  // 6.3.2, RFC 7162 3.1.2.1), in this order: FLAGS, OK [PERMANENTFLAGS], EXISTS, RECENT,
+  // OK [UNSEEN] (when a message is unseen), OK [UIDVALIDITY], OK [UIDNEXT],
+  // OK [HIGHESTMODSEQ]; under IMAP4rev2 without RECENT and UNSEEN. The session adds QRESYNC's VANISHED (EARLIER) / FETCH and the tagged OK.
   std::string select_responses() const;
 
   // ---- Changes, queued until flush(). Each takes the messages' state as the store holds it
