@@ -6,6 +6,7 @@
 
 #include "imap/proto/args.h"
 #include "imap/proto/writer.h"
+#include "mime/header.h"
 #include "mime/imap_view.h"
 
 namespace tern::imap {
@@ -125,6 +126,12 @@ class Builder {
       case Kind::kEnvelope:
       case Kind::kBody:
       case Kind::kBodyStructure: {
+        if (a.kind == Kind::kEnvelope && !loaded_.has_parsed()) {  // the header is enough
+          auto header = loaded_.header();
+          if (!header) return tl::unexpected(std::move(header.error()));
+          response_.add(name, mime::build_envelope(mime::parse_header_block(*header).fields));
+          return ok();
+        }
         auto parsed = loaded_.parsed();
         if (!parsed) return tl::unexpected(std::move(parsed.error()));
         if (a.kind == Kind::kEnvelope) {
@@ -181,11 +188,7 @@ class Builder {
 
   Result<Content> section(const mime::Section& s) {
     Content c;
-    if (s.kind == SectionKind::kAll && s.part.empty()) {  // the whole message: no parse needed
-      c.kind = Content::Kind::kRange;
-      c.range = {0, total()};
-      return c;
-    }
+    if (s.part.empty() && s.kind != SectionKind::kMime) return top_section(s);
     auto parsed = loaded_.parsed();
     if (!parsed) return tl::unexpected(std::move(parsed.error()));
     const mime::Message& msg = **parsed;
@@ -225,6 +228,43 @@ class Builder {
     return c;
   }
 
+  // Sections of the message itself: from its size and its header alone, no MIME parse.
+  Result<Content> top_section(const mime::Section& s) {
+    Content c;
+    c.kind = Content::Kind::kRange;
+    if (s.kind == SectionKind::kAll) {
+      c.range = {0, total()};
+      return c;
+    }
+    auto header = loaded_.header();
+    if (!header) return tl::unexpected(std::move(header.error()));
+    const std::uint64_t body = header->size();
+    switch (s.kind) {
+      case SectionKind::kHeader:
+        c.range = clamp(0, body, total());
+        return c;
+      case SectionKind::kText:
+        c.range = clamp(body, total(), total());
+        return c;
+      default:
+        break;
+    }
+    // HEADER.FIELDS[.NOT]: mime's extraction over a one-part tree of the header alone.
+    mime::Message head;
+    head.size = body;
+    head.parts.resize(1);
+    head.parts[0].body_begin = body;
+    head.parts[0].body_end = body;
+    auto data = mime::extract(head, *header, s);
+    if (!data) {
+      c.kind = Content::Kind::kMissing;
+      return c;
+    }
+    c.kind = Content::Kind::kData;
+    c.data = std::move(*data);
+    return c;
+  }
+
   // BINARY[part] content (RFC 3516 4.2): identity encodings as ranges, base64 and
   // quoted-printable decoded; sets refusal_ for any other encoding.
   Result<Content> binary(const std::vector<std::uint32_t>& part) {
@@ -260,10 +300,11 @@ class Builder {
   Status emit(const std::string& name, Content c, const std::optional<proto::Partial>& partial, bool binary) {
     if (c.kind == Content::Kind::kRange) {
       if (partial) c.range = apply_partial(c.range, *partial);
-      // Inline small content when the bytes are in memory or cheap to bring there (a
-      // small message); a small piece of a large message is a range too, so that a
+      // Inline small content when it is in memory or cheap to bring there (a small
+      // message); a small piece of a large message is a range too, so that a
       // BODY.PEEK[]<0.2048> preview of a 50 MiB message does not read all of it.
-      const bool cheap = loaded_.bytes_loaded() || msg_.size <= options_.inline_limit;
+      const auto held = loaded_.in_memory(c.range.offset, c.range.length);
+      const bool cheap = held || msg_.size <= options_.inline_limit;
       if (c.range.length > options_.inline_limit || (c.range.length > 0 && !cheap)) {
         response_.add_literal_header(name, c.range.length, binary);
         text_ += response_.take();
@@ -276,6 +317,10 @@ class Builder {
       }
       if (c.range.length == 0) {
         response_.add_data(name, "");
+        return ok();
+      }
+      if (held) {
+        append_literal(name, *held, binary);
         return ok();
       }
       auto b = bytes();

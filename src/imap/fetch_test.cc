@@ -93,7 +93,8 @@ std::string wire(const FetchOutput& out, std::string_view bytes) {
 struct Fetched {
   FetchOutput out;
   std::string text;
-  int byte_reads = 0;
+  int byte_reads = 0;    // the whole message
+  int prefix_reads = 0;  // a prefix, for the header
   int cache_reads = 0;
 };
 
@@ -109,6 +110,7 @@ Fetched run(const std::string& items, const std::string& bytes, FetchOptions opt
   r.out = std::move(*out);
   r.text = wire(r.out, bytes);
   r.byte_reads = source.byte_reads;
+  r.prefix_reads = source.prefix_reads;
   r.cache_reads = source.cache_reads;
   return r;
 }
@@ -128,6 +130,7 @@ TEST(Fetch, MetadataItemsNeverReadTheMessage) {
   EXPECT_EQ(r.text, "* 3 FETCH (FLAGS (\\Seen \\Flagged $Work) INTERNALDATE \"01-Jan-2024 10:00:00 +0000\" "
                     "RFC822.SIZE " + std::to_string(kPlain.size()) + " UID 7 MODSEQ (42))\r\n");
   EXPECT_EQ(r.byte_reads, 0);
+  EXPECT_EQ(r.prefix_reads, 0);
   EXPECT_EQ(r.cache_reads, 0);
   EXPECT_FALSE(needs_content(fetch_items("(FLAGS INTERNALDATE RFC822.SIZE UID MODSEQ)")));
   EXPECT_TRUE(needs_content(fetch_items("(FLAGS ENVELOPE)")));
@@ -163,7 +166,7 @@ TEST(Fetch, EnvelopeBodyAndBodyStructureComeFromMime) {
   Fetched r = run("(ENVELOPE BODY BODYSTRUCTURE)", kMixed);
   EXPECT_EQ(r.text, "* 3 FETCH (ENVELOPE " + mime::envelope(msg) + " BODY " + mime::body_structure(msg, false) +
                         " BODYSTRUCTURE " + mime::body_structure(msg, true) + ")\r\n");
-  EXPECT_EQ(r.byte_reads, 1);  // read once, parsed once for the three items
+  EXPECT_EQ(r.byte_reads + r.prefix_reads, 1);  // read once, parsed once for the three items
   // A sample of what mime produces, to see the framing is not doubled.
   EXPECT_NE(r.text.find("ENVELOPE (\"Mon, 1 Jan 2024 10:00:00 +0000\" \"Hello\" ((\"Alice\" NIL \"alice\" "
                         "\"example.com\"))"),
@@ -406,7 +409,43 @@ TEST(Fetch, SmallPieceOfALargeMessageIsARange) {
   EXPECT_EQ(both.out.pieces.size(), 1u);
   EXPECT_EQ(both.text, "* 3 FETCH (BODY[HEADER.FIELDS (Subject)] " + lit("Subject: big\r\n\r\n") + " BODY[]<0> " +
                            lit("From: ") + ")\r\n");
-  EXPECT_EQ(both.byte_reads, 1);
+  EXPECT_EQ(both.byte_reads, 0);
+  EXPECT_EQ(both.prefix_reads, 1);
+}
+
+TEST(Fetch, HeaderItemsOfALargeMessageReadOnlyItsHead) {
+  const std::string big = big_message();
+  const mime::Message msg = mime::parse(big);
+  const std::uint64_t body = msg.parts[0].body_begin;
+  Fetched r = run("(ENVELOPE RFC822.HEADER BODY.PEEK[HEADER.FIELDS (Subject From)] BODY.PEEK[TEXT])", big);
+  ASSERT_EQ(r.out.pieces.size(), 3u);
+  EXPECT_EQ(r.out.pieces[0].text,
+            "* 3 FETCH (ENVELOPE " + mime::envelope(msg) + " RFC822.HEADER " + lit(section(big, "HEADER")) +
+                " BODY[HEADER.FIELDS (Subject From)] " + lit("From: Big <big@example.com>\r\nSubject: big\r\n\r\n") +
+                " BODY[TEXT] {" + std::to_string(big.size() - body) + "}\r\n");
+  EXPECT_EQ(r.out.pieces[1].range, (ByteRange{body, big.size() - body}));
+  EXPECT_EQ(r.out.pieces[2].text, ")\r\n");
+  EXPECT_EQ(r.byte_reads, 0);
+  EXPECT_EQ(r.prefix_reads, 1);
+  // With the parse cache, the header's exact size is read.
+  Fetched c = run("(BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (Subject)])", big, {}, 0, false, mime::serialize(msg));
+  EXPECT_EQ(c.text, "* 3 FETCH (BODYSTRUCTURE " + mime::body_structure(msg, true) +
+                        " BODY[HEADER.FIELDS (Subject)] " + lit("Subject: big\r\n\r\n") + ")\r\n");
+  EXPECT_EQ(c.byte_reads, 0);
+  EXPECT_EQ(c.prefix_reads, 1);
+  EXPECT_EQ(c.cache_reads, 1);
+}
+
+TEST(Fetch, HeaderLongerThanTheProbe) {
+  std::string m = "From: Long <long@example.com>\r\n";
+  for (int i = 0; m.size() < kHeaderProbe + 5000; ++i) {
+    m += "X-Filler-" + std::to_string(i) + ": " + std::string(60, 'f') + "\r\n";
+  }
+  m += "Subject: tail\r\n\r\n" + std::string(kHeaderProbe, 'b') + "\r\n";
+  Fetched r = run("(BODY.PEEK[HEADER.FIELDS (Subject)] ENVELOPE)", m);
+  EXPECT_EQ(r.text, "* 3 FETCH (BODY[HEADER.FIELDS (Subject)] " + lit("Subject: tail\r\n\r\n") + " ENVELOPE " +
+                        mime::envelope(mime::parse(m)) + ")\r\n");
+  EXPECT_EQ(r.byte_reads, 1);  // the probe found no end of header: the whole message
 }
 
 TEST(Fetch, LargeDecodedContentIsAPieceOfItsOwn) {

@@ -8,12 +8,17 @@
 //
 // LoadedMessage wraps a source for the duration of one message in one command: it reads
 // the bytes at most once and parses them at most once (from the parse cache when it is
-// present and sound, else with mime::parse()).
+// present and sound, else with mime::parse()). What needs only the top-level header
+// (HEADER.FIELDS, RFC822.HEADER, TEXT offsets, ENVELOPE, SEARCH FROM/SUBJECT/HEADER/SENT*)
+// reads only a prefix of the message (kHeaderProbe octets, or the exact header size when
+// the parse cache gives it), so a client syncing headers of large messages, or a header
+// search, does not read the attachments.
 //
 // Thread-safety: none; one LoadedMessage per message being processed. Calls into the
 // source may block (store I/O): run them where blocking is allowed.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,11 +36,20 @@ class MessageSource {
   // as long as the source. Errors are the store's (kIo, kCorruption, kNotFound...).
   virtual Result<std::string_view> bytes() = 0;
 
+  // The first min(max, size) octets of the message (exactly that many: a reader that
+  // returns short reads must loop). The view must stay valid as long as the source. The
+  // default takes them from bytes(); the session reads just the prefix from the blob.
+  virtual Result<std::string_view> prefix(std::size_t max);
+
   // The message's serialized parse (mime::serialize()) when the store keeps one, "" when
   // it does not. A cache that fails mime::deserialize() or does not match the message's
   // size is ignored and the bytes are parsed instead.
   virtual Result<std::string> parse_cache() { return std::string(); }
 };
+
+// Octets read to find the top-level header when its size is not known; a longer header
+// (rare: DKIM and Received chains stay well below) makes header() read the whole message.
+inline constexpr std::size_t kHeaderProbe = 64 * 1024;
 
 class LoadedMessage {
  public:
@@ -49,7 +63,17 @@ class LoadedMessage {
   // lives as long as this object.
   Result<const mime::Message*> parsed();
 
+  // The top-level header block with its blank line: octets [0, body offset) of the
+  // message, as mime::parse() delimits parts[0]. Reads a prefix of the message, or uses
+  // the bytes or the parse cache when they are there.
+  Result<std::string_view> header();
+
+  // The octets [offset, offset + length) when they are in memory already (the bytes, or
+  // the prefix read by header()); nullopt otherwise.
+  std::optional<std::string_view> in_memory(std::uint64_t offset, std::uint64_t length) const;
+
   bool bytes_loaded() const { return bytes_.has_value(); }
+  bool has_parsed() const { return parsed_.has_value(); }
   // True when parsed() came from the parse cache (no bytes were read for it).
   bool parsed_from_cache() const { return from_cache_; }
 
@@ -57,6 +81,8 @@ class LoadedMessage {
   MessageSource& source_;
   std::uint64_t size_;
   std::optional<std::string_view> bytes_;
+  std::optional<std::string_view> prefix_;  // what header() read, when not bytes_
+  std::optional<std::string_view> header_;  // a view into bytes_ or prefix_
   std::optional<mime::Message> parsed_;
   bool from_cache_ = false;
 };

@@ -16,7 +16,7 @@ namespace {
 using Kind = proto::SearchKey::Kind;
 using Node = SearchQuery::Node;
 
-constexpr int kCostMeta = 0;
+// Node::cost: 0 for store::Message keys (the default), then:
 constexpr int kCostHeader = 1;
 constexpr int kCostText = 2;
 
@@ -193,9 +193,9 @@ class Evaluator {
   Result<const std::vector<mime::HeaderField>*> fields() {
     if (!fields_) {
       if (auto s = load(); !s) return tl::unexpected(std::move(s.error()));
-      auto b = loaded_->bytes();
-      if (!b) return tl::unexpected(std::move(b.error()));
-      fields_ = mime::parse_header_block(*b).fields;
+      auto header = loaded_->header();  // a prefix of the message, not all of it
+      if (!header) return tl::unexpected(std::move(header.error()));
+      fields_ = mime::parse_header_block(*header).fields;
     }
     return &*fields_;
   }

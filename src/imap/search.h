@@ -5,8 +5,9 @@
 // A SearchQuery is compiled once per command from proto::SearchKey trees: `*` in sequence
 // and UID sets is resolved, strings are folded (imap/search_match.h), and the keys of each
 // AND are ordered cheapest first: flags, keywords, sets, sizes, internal dates and MODSEQ
-// (store::Message only), then header keys (the message's header), then BODY/TEXT (decoded
-// text of every text part). AND, OR and NOT short-circuit, so a message's bytes are read
+// (store::Message only), then header keys (the message's header: a prefix of the
+// message is read, LoadedMessage::header()), then BODY/TEXT (decoded text of every text
+// part: the whole message is read and parsed). AND, OR and NOT short-circuit, so a message's bytes are read
 // only when a key that needs them is reached; a search with only metadata keys never calls
 // a MessageSource (needs_content() is false and it can run on the I/O thread).
 //
@@ -59,6 +60,11 @@ struct SearchScope {
   std::uint32_t message_count = 0;  // `*` in message sequence sets
   std::uint32_t highest_uid = 0;    // `*` in UID sets: the UID of the last message, 0 if none
 };
+
+// The scope of a mailbox whose messages (in UID order) are `messages`.
+inline SearchScope scope_of(std::span<const store::Message> messages) {
+  return {static_cast<std::uint32_t>(messages.size()), messages.empty() ? 0 : messages.back().uid};
+}
 
 // One message as the session knows it.
 struct SearchMessage {

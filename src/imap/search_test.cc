@@ -101,8 +101,7 @@ struct Outcome {
 
 Outcome search(const Fixture& f, const std::string& args, bool uid = false) {
   const proto::Search cmd = search_command(args, uid);
-  const SearchScope scope{static_cast<std::uint32_t>(f.messages.size()), f.messages.back().uid};
-  const SearchQuery q(cmd.keys, scope);
+  const SearchQuery q(cmd.keys, scope_of(f.messages));
   Outcome o;
   auto result = run_search(q, f.messages, f.recent,
                            [&](const store::Message& m) -> Result<std::unique_ptr<MessageSource>> {
@@ -277,8 +276,30 @@ TEST(Search, ContentIsReadOncePerMessage) {
     StringSource source(f.bytes[i]);
     auto r = q.matches(SearchMessage{&f.messages[i], static_cast<std::uint32_t>(i + 1), false}, &source);
     ASSERT_TRUE(r);
-    EXPECT_LE(source.byte_reads, 1);
+    EXPECT_LE(source.byte_reads + source.prefix_reads, 1);
   }
+}
+
+TEST(Search, HeaderKeysReadOnlyTheHeadOfALargeMessage) {
+  const std::string m = "From: Big <big@example.com>\r\nSubject: Large attachment\r\nDate: 3 Jan 2024 10:00 +0000\r\n\r\n" +
+                        std::string(500 * 1024, 'x') + "\r\n";
+  store::Message meta;
+  meta.uid = 1;
+  meta.size = m.size();
+  for (const std::string args : {"SUBJECT attachment", "FROM nobody", "HEADER X-Absent \"\"", "SENTON 3-Jan-2024"}) {
+    const SearchQuery q(search_command(args).keys, SearchScope{1, 1});
+    StringSource source(m);
+    auto r = q.matches(SearchMessage{&meta, 1, false}, &source);
+    ASSERT_TRUE(r) << args;
+    EXPECT_EQ(source.byte_reads, 0) << args;
+    EXPECT_EQ(source.prefix_reads, 1) << args;
+  }
+  const SearchQuery body(search_command("BODY xxx").keys, SearchScope{1, 1});
+  StringSource source(m);
+  auto r = body.matches(SearchMessage{&meta, 1, false}, &source);
+  ASSERT_TRUE(r);
+  EXPECT_TRUE(*r);
+  EXPECT_EQ(source.byte_reads, 1);
 }
 
 TEST(Search, TenThousandMessagesWithFlagKeysTouchNoBlob) {
@@ -293,7 +314,9 @@ TEST(Search, TenThousandMessagesWithFlagKeysTouchNoBlob) {
   }
   const proto::Search cmd = search_command(
       "UNSEEN UNDELETED OR FLAGGED NOT KEYWORD $label1 UID 1:* LARGER 5 SINCE 1-Jan-2024 MODSEQ 1 NOT RECENT 1:*");
-  const SearchQuery q(cmd.keys, SearchScope{10000, messages.back().uid});
+  EXPECT_EQ(scope_of(messages).message_count, 10000u);
+  EXPECT_EQ(scope_of(messages).highest_uid, 19999u);
+  const SearchQuery q(cmd.keys, scope_of(messages));
   EXPECT_FALSE(q.needs_content());
   int opens = 0;
   auto r = run_search(q, messages, proto::RangeSet(), [&](const store::Message&) -> Result<std::unique_ptr<MessageSource>> {

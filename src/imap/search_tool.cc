@@ -99,9 +99,7 @@ int main(int argc, char** argv) {
       std::cout << "NO " << imap::kBadCharsetText << "\n" << std::flush;
       continue;
     }
-    const imap::SearchScope scope{static_cast<std::uint32_t>(messages.size()),
-                                  messages.empty() ? 0 : messages.back().uid};
-    const imap::SearchQuery query(search.keys, scope);
+    const imap::SearchQuery query(search.keys, imap::scope_of(messages));
     auto result = imap::run_search(query, messages, imap::proto::RangeSet(),
                                    [&](const store::Message& m) -> Result<std::unique_ptr<imap::MessageSource>> {
                                      return std::make_unique<StringSource>(bodies[m.uid - 1]);

@@ -68,13 +68,19 @@ class StringSource : public MessageSource {
     if (fail) return make_error(ErrorCode::kIo, "test: read failed");
     return std::string_view(bytes_);
   }
+  Result<std::string_view> prefix(std::size_t max) override {
+    ++prefix_reads;
+    if (fail) return make_error(ErrorCode::kIo, "test: read failed");
+    return std::string_view(bytes_).substr(0, max);
+  }
   Result<std::string> parse_cache() override {
     ++cache_reads;
     if (fail) return make_error(ErrorCode::kIo, "test: read failed");
     return cache_;
   }
 
-  int byte_reads = 0;
+  int byte_reads = 0;    // bytes(): the whole message
+  int prefix_reads = 0;  // prefix()
   int cache_reads = 0;
   bool fail = false;
 
