@@ -219,7 +219,8 @@ int main(int argc, char** argv) {
   queue->add_subcommand("list", "list queued messages with their recipients, oldest first")
       ->callback(with_store([](store::MailStore& s) { return cli::queue_list(s); }));
   store::Id queue_id = 0;
-  auto* queue_del = queue->add_subcommand("del", "remove a queued message without delivering it or bouncing");
+  auto* queue_del = queue->add_subcommand("delete", "remove a queued message without delivering it or bouncing");
+  queue_del->alias("del");
   queue_del->add_option("id", queue_id, "the entry's id (see tern queue list)")->required();
   queue_del->callback(with_store([&](store::MailStore& s) { return cli::queue_del(s, queue_id); }));
 

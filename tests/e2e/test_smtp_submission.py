@@ -188,7 +188,7 @@ def test_remote_recipients_wait_in_the_queue_with_their_dsn_parameters(server):
     assert rcpts == ["<Far@Remote.Example>\tqueued\tnotify failure,delay",
                      "<other@remote.example>\tqueued\tnotify default"]
     # An operator can drop it; a second delete finds nothing.
-    assert f"deleted queue entry {qid}" in server.cli("queue", "del", str(qid)).stdout
+    assert f"deleted queue entry {qid}" in server.cli("queue", "delete", str(qid)).stdout
     assert qid not in queue_entries(server)
     gone = server.cli("queue", "del", str(qid), check=False)
     assert gone.returncode != 0 and "no queue entry" in gone.stderr
