@@ -12,25 +12,6 @@
 namespace tern::cli {
 namespace {
 
-int fail(std::string_view what, const Error& e) {
-  fmt::print(stderr, "tern: {}: {}\n", what, e.message);
-  return 1;
-}
-
-// The account for `address`, or an error printed and nullopt.
-std::optional<store::Account> need_account(store::MailStore& s, const std::string& address) {
-  auto acct = s.find_account(store::normalize_address(address));
-  if (!acct) {
-    fail("lookup failed", acct.error());
-    return std::nullopt;
-  }
-  if (!*acct) {
-    fmt::print(stderr, "tern: no such user: {}\n", address);
-    return std::nullopt;
-  }
-  return **acct;
-}
-
 bool valid_address(std::string_view address) {
   auto parts = store::split_address(address);
   return parts && parts->first.size() <= 64 && address.size() <= 254 && valid_domain(parts->second) &&
@@ -53,6 +34,25 @@ std::string random_password() {
 }
 
 }  // namespace
+
+int fail(std::string_view what, const Error& e) {
+  fmt::print(stderr, "tern: {}: {}\n", what, e.message);
+  return 1;
+}
+
+std::optional<store::Account> need_account(store::MailStore& s, const std::string& address) {
+  auto acct = s.find_account(store::normalize_address(address));
+  if (!acct) {
+    fail("lookup failed", acct.error());
+    return std::nullopt;
+  }
+  if (!*acct) {
+    fmt::print(stderr, "tern: no such user: {}\n", address);
+    return std::nullopt;
+  }
+  return **acct;
+}
+
 
 bool valid_domain(std::string_view name) {
   if (name.empty() || name.size() > 253) return false;

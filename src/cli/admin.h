@@ -6,12 +6,19 @@
 // the writers.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "store/mail_store.h"
 
 namespace tern::cli {
+
+// Prints "tern: WHAT: the error" on stderr and returns 1 (the exit code of a failure).
+int fail(std::string_view what, const Error& e);
+// The account for `address`, or nullopt after printing why there is none.
+std::optional<store::Account> need_account(store::MailStore& s, const std::string& address);
 
 int domain_add(store::MailStore& store, const std::string& name);
 int domain_del(store::MailStore& store, const std::string& name);

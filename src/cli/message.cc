@@ -7,38 +7,27 @@
 #include <fmt/format.h>
 
 #include "base/strings.h"
+#include "cli/admin.h"
 
 namespace tern::cli {
 namespace {
 
 constexpr std::size_t kChunk = 1 << 20;
 
-int fail(std::string_view what, const Error& e) {
-  fmt::print(stderr, "tern: {}: {}\n", what, e.message);
-  return 1;
-}
-
 // The account's mailbox `name`, or an error printed and nullopt. "INBOX" is matched without
 // regard to case, as IMAP does (RFC 9051 5.1); other names exactly.
 std::optional<store::Mailbox> need_mailbox(store::MailStore& s, const std::string& address,
                                            const std::string& name) {
-  auto acct = s.find_account(store::normalize_address(address));
-  if (!acct) {
-    fail("lookup failed", acct.error());
-    return std::nullopt;
-  }
-  if (!*acct) {
-    fmt::print(stderr, "tern: no such user: {}\n", address);
-    return std::nullopt;
-  }
+  auto acct = need_account(s, address);
+  if (!acct) return std::nullopt;
   std::string mailbox = iequals(name, "INBOX") ? std::string("INBOX") : name;
-  auto mb = s.find_mailbox((*acct)->id, mailbox);
+  auto mb = s.find_mailbox(acct->id, mailbox);
   if (!mb) {
     fail("lookup failed", mb.error());
     return std::nullopt;
   }
   if (!*mb) {
-    fmt::print(stderr, "tern: {} has no mailbox named {}\n", (*acct)->address, name);
+    fmt::print(stderr, "tern: {} has no mailbox named {}\n", acct->address, name);
     return std::nullopt;
   }
   return **mb;

@@ -42,6 +42,9 @@ class BlobReader {
   virtual Result<std::string> read(uint64_t offset, std::size_t max) = 0;
 };
 
+// A BlobReader over bytes already in memory (small blobs, the in-memory test store).
+std::unique_ptr<BlobReader> memory_blob_reader(std::string bytes);
+
 class MailStore {
  public:
   virtual ~MailStore() = default;

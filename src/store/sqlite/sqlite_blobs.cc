@@ -9,19 +9,6 @@ namespace {
 // Blobs up to this size are read into memory at open; larger ones are read in pieces.
 constexpr int64_t kInMemoryBlob = 1 << 20;
 
-class MemoryBlobReader final : public BlobReader {
- public:
-  explicit MemoryBlobReader(std::string bytes) : bytes_(std::move(bytes)) {}
-  uint64_t size() const override { return bytes_.size(); }
-  Result<std::string> read(uint64_t offset, std::size_t max) override {
-    if (offset >= bytes_.size()) return std::string();
-    return bytes_.substr(static_cast<std::size_t>(offset), max);
-  }
-
- private:
-  std::string bytes_;
-};
-
 // Holds its own read-only connection with an open read transaction: the WAL snapshot keeps
 // the bytes readable even if the message is expunged meanwhile. (A long-lived reader delays
 // WAL checkpoints, so callers should not keep one idle.)
@@ -77,7 +64,7 @@ Result<std::unique_ptr<BlobReader>> SqliteStore::open_blob(Id blob_id) {
   }
   if (size <= kInMemoryBlob) {
     STORE_ASSIGN(bytes, read_blob(blob_id));
-    return std::unique_ptr<BlobReader>(std::make_unique<MemoryBlobReader>(std::move(bytes)));
+    return memory_blob_reader(std::move(bytes));
   }
   STORE_ASSIGN(conn, Connection::open(path_, true));
   STORE_TRY(conn->exec("BEGIN"));

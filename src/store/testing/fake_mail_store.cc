@@ -31,20 +31,6 @@ std::vector<uint32_t> sorted_unique(std::span<const uint32_t> uids) {
   return v;
 }
 
-// A copy of the bytes taken at open: it reads them even after the message goes.
-class MemoryBlobReader final : public BlobReader {
- public:
-  explicit MemoryBlobReader(std::string bytes) : bytes_(std::move(bytes)) {}
-  uint64_t size() const override { return bytes_.size(); }
-  Result<std::string> read(uint64_t offset, std::size_t max) override {
-    if (offset >= bytes_.size()) return std::string();
-    return bytes_.substr(static_cast<std::size_t>(offset), max);
-  }
-
- private:
-  std::string bytes_;
-};
-
 }  // namespace
 
 // ---- Private helpers (mu_ held)
@@ -552,7 +538,7 @@ Result<std::string> FakeMailStore::read_blob(Id blob_id) {
 Result<std::unique_ptr<BlobReader>> FakeMailStore::open_blob(Id blob_id) {
   auto bytes = read_blob(blob_id);
   if (!bytes) return tl::unexpected(bytes.error());
-  return std::unique_ptr<BlobReader>(std::make_unique<MemoryBlobReader>(std::move(*bytes)));
+  return memory_blob_reader(std::move(*bytes));
 }
 
 // ---- Import
