@@ -188,7 +188,8 @@ class Session {
   // Stores the transaction's message (content after dot-unstuffing / from the chunks) and
   // answers 250 once it is durable, or 451. Ends the transaction either way.
   asio::awaitable<Flow> deliver(std::string content);
-  std::string trace_headers(bool with_return_path) const;
+  // The Received: field this server adds (RFC 5321 4.4).
+  std::string trace_headers() const;
   asio::awaitable<SaslResult> sasl_exchange(auth::Mechanism mech, std::string initial);
   // Sends a "334 challenge" and reads the client's answer.
   asio::awaitable<Read> challenge(std::string_view base64, std::string& answer);
@@ -566,7 +567,6 @@ asio::awaitable<Flow> Session::do_bdat(const proto::Command& cmd) {
   if (!bdat) co_return co_await refuse(format_reply(bdat.error()));
   // RFC 3030 3: the chunk's octets follow the command whatever we answer; read them all.
   bool accept = txn_.has_value() && !txn_->accepted.empty();
-  std::optional<proto::ChunkFilter> discard;
   proto::ChunkFilter* filter = nullptr;
   if (accept) {
     if (!txn_->chunks) txn_->chunks.emplace(data_limits());
@@ -603,10 +603,9 @@ asio::awaitable<Flow> Session::do_bdat(const proto::Command& cmd) {
   co_return co_await deliver(filter->take());
 }
 
-std::string Session::trace_headers(bool with_return_path) const {
+std::string Session::trace_headers() const {
   const Transaction& t = *txn_;
   std::string out;
-  if (with_return_path) out += fmt::format("Return-Path: <{}>\r\n", t.mail.path.address());
   // RFC 5321 4.4 and RFC 3848 / 6531 protocol names.
   std::string with = t.mail.smtputf8 ? "UTF8SMTP" : (ehlo_ ? "ESMTP" : "SMTP");
   if (with != "SMTP") {
@@ -628,7 +627,7 @@ asio::awaitable<Flow> Session::deliver(std::string content) {
   bool local = !t.local.empty();
   std::string return_path =
       local ? fmt::format("Return-Path: <{}>\r\n", t.mail.path.address()) : std::string();
-  std::string trace = trace_headers(false);
+  std::string trace = trace_headers();
   std::string added;
   if (submission()) {
     // RFC 6409 8.2, 8.3: a submitted message gets a Message-ID and a Date if it lacks them.
