@@ -323,6 +323,7 @@ class Loader {
         {"post_auth", [&](const toml::node& v, const std::string& k) {
            seconds(v, k, 1, out.post_auth);
          }},
+        {"pop3", [&](const toml::node& v, const std::string& k) { seconds(v, k, 1, out.pop3); }},
         {"smtp", [&](const toml::node& v, const std::string& k) { seconds(v, k, 1, out.smtp); }},
         {"smtp_data", [&](const toml::node& v, const std::string& k) {
            seconds(v, k, 1, out.smtp_data);
@@ -547,6 +548,7 @@ std::string to_toml(const Config& c) {
   out += "\n[timeouts]\n";
   out += kv("pre_auth", i64(c.timeouts.pre_auth.count()));
   out += kv("post_auth", i64(c.timeouts.post_auth.count()));
+  out += kv("pop3", i64(c.timeouts.pop3.count()));
   out += kv("smtp", i64(c.timeouts.smtp.count()));
   out += kv("smtp_data", i64(c.timeouts.smtp_data.count()));
   out += kv("shutdown", i64(c.timeouts.shutdown.count()));
