@@ -3,8 +3,10 @@
 #include "pop3/session.h"
 
 #include <algorithm>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -188,7 +190,7 @@ TEST_F(SessionTest, ClosesAfterLoginOnThePop3Timeout) {
 class MaildropTest : public SessionTest {
  protected:
   void SetUp() override {
-    auto opened = store::open_sqlite_store({(dir_.path() / "tern.db").string(), 2}, nullptr);
+    auto opened = store::open_sqlite_store({(dir_.path() / "tern.db").string(), 2}, &feed_);
     ASSERT_TRUE(opened) << opened.error().to_string();
     db_ = std::move(*opened);
     ASSERT_TRUE(db_->add_domain("example.com"));
@@ -217,6 +219,7 @@ class MaildropTest : public SessionTest {
 
   std::string uidl(uint32_t uid) const { return std::to_string(uidvalidity_) + "." + std::to_string(uid); }
 
+  store::ChangeFeed feed_;  // what IMAP sessions on the INBOX would hear
   std::unique_ptr<store::MailStore> db_;
   store::Id alice_ = 0;
   store::Id inbox_ = 0;
@@ -296,6 +299,12 @@ TEST_F(MaildropTest, DeleMarksRsetUnmarksAndQuitDeletes) {
   const uint32_t u1 = append(kFirst);
   const uint32_t u2 = append("Subject: 2\r\n\r\nb\r\n");
   const uint32_t u3 = append("Subject: 3\r\n\r\nc\r\n");
+  std::mutex mu;
+  std::vector<store::MailboxChange> heard;
+  store::Subscription sub = feed_.subscribe(inbox_, [&](const store::MailboxChange& ch) {
+    std::lock_guard lock(mu);
+    heard.push_back(ch);
+  });
   run([&](Client& c) {
     login(c);
     c.line();
@@ -329,6 +338,18 @@ TEST_F(MaildropTest, DeleMarksRsetUnmarksAndQuitDeletes) {
   auto gone = db_->expunged_since(inbox_, 0);
   ASSERT_TRUE(gone);
   EXPECT_EQ(*gone, (std::vector<uint32_t>{u2, u3}));
+  // One expunge, published for the INBOX's IMAP sessions (the store publishes just after it
+  // wakes the committer, so give it a moment).
+  std::vector<store::MailboxChange> expunges;
+  for (int i = 0; i < 500 && expunges.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::lock_guard lock(mu);
+    for (const auto& ch : heard) {
+      if (ch.kind == store::MailboxChange::Kind::kExpunge) expunges.push_back(ch);
+    }
+  }
+  ASSERT_EQ(expunges.size(), 1u);
+  EXPECT_EQ(expunges[0].uids, (std::vector<uint32_t>{u2, u3}));
   // The next session numbers what is left from 1 and keeps its UIDL.
   run([&](Client& c) {
     login(c);
