@@ -7,7 +7,8 @@
 // LIST, UIDL, RETR every message, QUIT. RETR goes one command at a time, or all 100 at once
 // (RFC 2449 PIPELINING). Tern's CPU time (user + system, all threads, from /proc) is read
 // around each case, so client work is not counted. A last case logs in and quits only,
-// which prices the password check (yescrypt) apart from the message traffic.
+// which prices the password check (yescrypt) apart from the message traffic. Last, one
+// 50 MiB message is retrieved while the server's RSS is sampled.
 //
 // Usage: pop3_retr [--tern PATH] [--mbox FILE] [--sessions N] [--messages N]
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -28,6 +30,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -306,6 +309,62 @@ Figures run_case(const Case& c, const Server& srv, SSL_CTX* tls, int sessions) {
   return f;
 }
 
+// The server's resident memory now, in KiB.
+long rss_kib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.starts_with("VmRSS:")) return std::strtol(line.c_str() + 6, nullptr, 10);
+  }
+  return 0;
+}
+
+// RETR of one 50 MiB message (lines with leading dots included) while sampling the server's
+// RSS: what streaming from the blob store costs in memory.
+void large_retr(const Server& srv, const std::string& dir, const std::string& hash) {
+  std::string big = "Subject: large\r\n\r\n";
+  for (int i = 0; big.size() < (50u << 20); ++i) {
+    big += (i % 7 == 0 ? "." : "") + std::string(60 + static_cast<std::size_t>(i % 17), 'a' + static_cast<char>(i % 26)) + "\r\n";
+  }
+  {
+    auto opened = tern::store::open_sqlite_store({dir + "/tern.db", 1}, nullptr);
+    if (!opened) die(opened.error().to_string());
+    auto acc = (*opened)->add_account("large@bench.test", hash);
+    if (!acc) die(acc.error().to_string());
+    tern::store::AppendTarget t{(*(*opened)->find_mailbox(acc->id, "INBOX"))->id, 0, {}};
+    if (!(*opened)->append(big, 1700000000, std::span(&t, 1))) die("append large");
+  }
+  Client cl(srv.plain_port, nullptr);
+  cl.ok();
+  cl.send(std::string("USER large@bench.test\r\nPASS ") + kPassword + "\r\n");
+  cl.ok();
+  cl.ok();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const long before = rss_kib(srv.pid);
+  std::atomic<bool> done{false};
+  long peak = before;
+  std::thread sampler([&] {
+    while (!done) {
+      peak = std::max(peak, rss_kib(srv.pid));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  const double cpu0 = cpu_seconds(srv.pid);
+  const auto t0 = Clock::now();
+  cl.send("RETR 1\r\n");
+  cl.ok();
+  const uint64_t got = cl.multiline();
+  const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double cpu = cpu_seconds(srv.pid) - cpu0;
+  done = true;
+  sampler.join();
+  cl.send("QUIT\r\n");
+  cl.ok();
+  if (got != big.size()) die("large RETR: " + std::to_string(got) + " octets of " + std::to_string(big.size()));
+  std::printf("\n50 MiB RETR: %.2f s, %.0f MB/s, Tern CPU %.2f s; server RSS %ld KiB before, peak %ld KiB "
+              "(+%ld KiB)\n", wall, static_cast<double>(got) / 1e6 / wall, cpu, before, peak, peak - before);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -408,6 +467,7 @@ int main(int argc, char** argv) {
     std::printf("  %-34s %.0f messages per Tern CPU-s, %.0f us/message\n", c->name,
                 cpu > 0 ? static_cast<double>(f.messages) / cpu : 0.0, cpu * 1e6 / static_cast<double>(f.messages));
   }
+  large_retr(srv, dir, tern::auth::hash_password(kPassword).value());
   SSL_CTX_free(tls);
   kill(srv.pid, SIGTERM);
   int status = 0;
