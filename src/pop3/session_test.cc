@@ -3,6 +3,7 @@
 #include "pop3/session.h"
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -468,6 +469,86 @@ TEST_F(MaildropTest, LargeMessageIsStreamedByteExact) {
     c.line();
     EXPECT_EQ(multiline(c), "Subject: big\r\n\r\n\r\n." + std::string(37, 'y') + "\r\n.." + std::string(74, 'y') + "\r\n");
   });
+}
+
+// ---- Store failures: the client gets [SYS/TEMP], nothing is lost, the lock goes.
+
+// The in-memory store with switches that make single calls fail as a broken disk would.
+class FlakyStore final : public store::testing::FakeMailStore {
+ public:
+  std::atomic<bool> fail_list{false};  // set from the client thread while the session runs
+  std::atomic<bool> fail_read{false};
+  std::atomic<bool> fail_expunge{false};
+
+  Result<std::vector<store::Message>> list_messages(store::Id mailbox, uint32_t first, uint32_t last) override {
+    if (fail_list) return make_error(ErrorCode::kIo, "disk on fire (test)");
+    return FakeMailStore::list_messages(mailbox, first, last);
+  }
+  Result<std::string> read_blob(store::Id blob) override {
+    if (fail_read) return make_error(ErrorCode::kIo, "disk on fire (test)");
+    return FakeMailStore::read_blob(blob);
+  }
+  Result<store::Expunged> expunge(store::Id mailbox, std::span<const uint32_t> uids) override {
+    if (fail_expunge) return make_error(ErrorCode::kIo, "disk on fire (test)");
+    return FakeMailStore::expunge(mailbox, uids);
+  }
+};
+
+class StoreFailureTest : public SessionTest {
+ protected:
+  void SetUp() override {
+    alice_ = flaky_.add_account_with_hash("alice@example.com", auth::hash_password("secret").value());
+    inbox_ = (*flaky_.find_mailbox(alice_, "INBOX"))->id;
+    store::AppendTarget t{inbox_, 0, {}};
+    ASSERT_TRUE(flaky_.append("Subject: 1\r\n\r\none\r\n", 1700000000, std::span(&t, 1)));
+    store_override_ = &flaky_;
+  }
+  std::size_t count() { return flaky_.list_messages(inbox_, 1, UINT32_MAX)->size(); }
+
+  FlakyStore flaky_;
+  store::Id alice_ = 0;
+  store::Id inbox_ = 0;
+};
+
+TEST_F(StoreFailureTest, LoginWhenTheInboxCannotBeListed) {
+  flaky_.fail_list = true;
+  run([&](Client& c) {
+    login(c);
+    EXPECT_EQ(c.line(), "-ERR [SYS/TEMP] Cannot open the maildrop, try again later");
+    EXPECT_TRUE(flaky_.lock_maildrop(alice_));  // not left locked
+    flaky_.fail_list = false;
+    c.send("USER alice@example.com\r\nPASS secret\r\n");
+    EXPECT_EQ(c.line(), "+OK Send PASS");
+    EXPECT_EQ(c.line(), "+OK Logged in, 1 messages (19 octets)");
+  });
+}
+
+TEST_F(StoreFailureTest, RetrWhenTheMessageCannotBeRead) {
+  run([&](Client& c) {
+    login(c);
+    c.line();
+    flaky_.fail_read = true;
+    c.send("RETR 1\r\n");
+    EXPECT_EQ(c.line(), "-ERR [SYS/TEMP] Cannot read the message, try again later");
+    flaky_.fail_read = false;
+    c.send("RETR 1\r\n");
+    EXPECT_EQ(c.line(), "+OK 19 octets");
+    EXPECT_EQ(multiline(c), "Subject: 1\r\n\r\none\r\n");
+  });
+}
+
+TEST_F(StoreFailureTest, QuitKeepsTheMessagesWhenTheDeletionFails) {
+  flaky_.fail_expunge = true;
+  run([&](Client& c) {
+    login(c);
+    c.line();
+    c.send("DELE 1\r\nQUIT\r\n");
+    EXPECT_EQ(c.line(), "+OK Message 1 deleted");
+    EXPECT_EQ(c.line(), "-ERR [SYS/TEMP] Could not delete the messages marked deleted; they are kept");
+    EXPECT_EQ(c.line(), "<EOF>");
+  });
+  EXPECT_EQ(count(), 1u);
+  EXPECT_TRUE(flaky_.lock_maildrop(alice_));
 }
 
 }  // namespace
