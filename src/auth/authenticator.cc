@@ -2,6 +2,11 @@
 // authenticator.h).
 #include "auth/authenticator.h"
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
 #include "auth/password.h"
 #include "base/assert.h"
 #include "base/log.h"
@@ -26,7 +31,74 @@ AuthOutcome temporary_failure() {
 }  // namespace
 
 Authenticator::Authenticator(store::MailStore& store, const config::Auth& cfg, const Clock& clock)
-    : store_(store), clock_(clock), throttle_(cfg, clock), dummy_hash_(make_dummy_hash()) {}
+    : store_(store),
+      clock_(clock),
+      throttle_(cfg, clock),
+      dummy_hash_(make_dummy_hash()),
+      cache_ttl_(cfg.cache_ttl),
+      cache_size_(cfg.cache_size) {
+  TERN_CHECK(RAND_bytes(mac_key_.data(), static_cast<int>(mac_key_.size())) == 1);
+}
+
+uint64_t Authenticator::hash_checks() const {
+  std::lock_guard lock(mu_);
+  return hash_checks_;
+}
+
+Authenticator::Mac Authenticator::mac_of(std::string_view password) const {
+  Mac mac{};
+  unsigned int len = 0;
+  TERN_CHECK(HMAC(EVP_sha256(), mac_key_.data(), static_cast<int>(mac_key_.size()),
+                  reinterpret_cast<const unsigned char*>(password.data()), password.size(),
+                  mac.data(), &len) != nullptr &&
+             len == mac.size());
+  return mac;
+}
+
+bool Authenticator::cached(const std::string& hash, const Mac& mac) {
+  std::lock_guard lock(mu_);
+  auto it = cache_.find(hash);
+  if (it == cache_.end()) return false;
+  if (clock_.monotonic() >= it->second.expires) {
+    cache_order_.erase(it->second.order);
+    cache_.erase(it);
+    return false;
+  }
+  return CRYPTO_memcmp(it->second.mac.data(), mac.data(), mac.size()) == 0;
+}
+
+void Authenticator::remember(const std::string& hash, const Mac& mac) {
+  std::lock_guard lock(mu_);
+  const MonoTime expires = clock_.monotonic() + cache_ttl_;
+  if (auto it = cache_.find(hash); it != cache_.end()) {
+    it->second.mac = mac;
+    it->second.expires = expires;
+    cache_order_.splice(cache_order_.end(), cache_order_, it->second.order);
+    return;
+  }
+  while (cache_.size() >= cache_size_ && !cache_order_.empty()) {
+    cache_.erase(cache_order_.front());
+    cache_order_.pop_front();
+  }
+  cache_order_.push_back(hash);
+  cache_.emplace(hash, CacheEntry{mac, expires, std::prev(cache_order_.end())});
+}
+
+bool Authenticator::verify(std::string_view password, const std::string& hash) {
+  const bool use_cache = cache_ttl_.count() > 0;
+  Mac mac{};
+  if (use_cache) {
+    mac = mac_of(password);
+    if (cached(hash, mac)) return true;
+  }
+  {
+    std::lock_guard lock(mu_);
+    ++hash_checks_;
+  }
+  if (!verify_password(password, hash)) return false;
+  if (use_cache) remember(hash, mac);
+  return true;
+}
 
 AuthOutcome Authenticator::authenticate(std::string_view username, std::string_view password,
                                         std::string_view client_ip) {
@@ -46,8 +118,12 @@ AuthOutcome Authenticator::authenticate(std::string_view username, std::string_v
   std::optional<Identity> identity;
   if (!account->has_value()) {
     // Same work as a wrong password for an existing account.
+    {
+      std::lock_guard lock(mu_);
+      ++hash_checks_;
+    }
     (void)verify_password(password, dummy_hash_);
-  } else if (verify_password(password, (*account)->password_hash)) {
+  } else if (verify(password, (*account)->password_hash)) {
     identity = Identity{(*account)->id, (*account)->address, std::nullopt};
   } else {
     auto app_passwords = store_.list_app_passwords((*account)->id);
@@ -56,7 +132,7 @@ AuthOutcome Authenticator::authenticate(std::string_view username, std::string_v
       return temporary_failure();
     }
     for (const store::AppPassword& app : *app_passwords) {
-      if (!verify_password(password, app.hash)) continue;
+      if (!verify(password, app.hash)) continue;
       // Best effort: a failed "last used" update does not fail the login.
       if (auto touched = store_.touch_app_password(app.id, unix_seconds(clock_.now())); !touched)
         spdlog::warn("auth: recording app password use failed: {}", touched.error().to_string());

@@ -137,5 +137,68 @@ TEST_F(AuthenticatorTest, StoreFailureIsTemporary) {
   EXPECT_EQ(auth_.authenticate("alice@example.org", "main-password", "192.0.2.1").kind, Kind::kOk);
 }
 
+TEST_F(AuthenticatorTest, VerifiedPasswordIsRememberedUntilTheTtl) {
+  ASSERT_EQ(auth_.authenticate("alice@example.org", "main-password", "ip").kind, Kind::kOk);
+  const uint64_t after_first = auth_.hash_checks();
+  EXPECT_EQ(after_first, 1u);
+  // Again: no yescrypt run; a wrong password still costs one and fails.
+  ASSERT_EQ(auth_.authenticate("alice@example.org", "main-password", "ip").kind, Kind::kOk);
+  EXPECT_EQ(auth_.hash_checks(), after_first);
+  EXPECT_EQ(auth_.authenticate("alice@example.org", "main-passwore", "ip").kind,
+            Kind::kBadCredentials);
+  EXPECT_EQ(auth_.hash_checks(), after_first + 1);
+  // Past the TTL (default 300 s) the password is verified again.
+  clock_.advance(std::chrono::seconds(301));
+  ASSERT_EQ(auth_.authenticate("alice@example.org", "main-password", "ip").kind, Kind::kOk);
+  EXPECT_EQ(auth_.hash_checks(), after_first + 2);
+}
+
+TEST_F(AuthenticatorTest, PasswordChangeMissesTheCacheAtOnce) {
+  ASSERT_EQ(auth_.authenticate("alice@example.org", "main-password", "ip").kind, Kind::kOk);
+  ASSERT_TRUE(store_.set_password(alice_, hash_password("new-password").value()));
+  EXPECT_EQ(auth_.authenticate("alice@example.org", "main-password", "ip").kind,
+            Kind::kBadCredentials);
+  EXPECT_EQ(auth_.authenticate("alice@example.org", "new-password", "ip").kind, Kind::kOk);
+}
+
+TEST_F(AuthenticatorTest, CachedAppPasswordStopsWorkingWhenRevoked) {
+  store::Id app = store_.add_app(alice_, "app-password");
+  ASSERT_EQ(auth_.authenticate("alice@example.org", "app-password", "ip").kind, Kind::kOk);
+  const uint64_t checks = auth_.hash_checks();
+  auto again = auth_.authenticate("alice@example.org", "app-password", "ip");
+  ASSERT_EQ(again.kind, Kind::kOk);
+  EXPECT_EQ(again.identity->app_password_id, app);
+  // The main password's hash was tried and failed again (failures are not cached), the
+  // app password's came from the cache.
+  EXPECT_EQ(auth_.hash_checks(), checks + 1);
+  ASSERT_TRUE(store_.delete_app_password(alice_, app));
+  EXPECT_EQ(auth_.authenticate("alice@example.org", "app-password", "ip").kind,
+            Kind::kBadCredentials);
+}
+
+TEST_F(AuthenticatorTest, CacheOffVerifiesEveryTime) {
+  config::Auth cfg = test_config();
+  cfg.cache_ttl = std::chrono::seconds(0);
+  Authenticator uncached(store_, cfg, clock_);
+  ASSERT_EQ(uncached.authenticate("alice@example.org", "main-password", "ip").kind, Kind::kOk);
+  ASSERT_EQ(uncached.authenticate("alice@example.org", "main-password", "ip").kind, Kind::kOk);
+  EXPECT_EQ(uncached.hash_checks(), 2u);
+}
+
+TEST_F(AuthenticatorTest, CacheKeepsAtMostItsSize) {
+  config::Auth cfg = test_config();
+  cfg.cache_size = 1;
+  Authenticator small(store_, cfg, clock_);
+  store_.add("bob@example.org", "bobs-password");
+  ASSERT_EQ(small.authenticate("alice@example.org", "main-password", "ip").kind, Kind::kOk);
+  ASSERT_EQ(small.authenticate("bob@example.org", "bobs-password", "ip").kind, Kind::kOk);
+  ASSERT_EQ(small.hash_checks(), 2u);
+  // Bob pushed Alice out: she is verified again; Bob is still remembered.
+  ASSERT_EQ(small.authenticate("alice@example.org", "main-password", "ip").kind, Kind::kOk);
+  EXPECT_EQ(small.hash_checks(), 3u);
+  ASSERT_EQ(small.authenticate("alice@example.org", "main-password", "ip").kind, Kind::kOk);
+  EXPECT_EQ(small.hash_checks(), 3u);
+}
+
 }  // namespace
 }  // namespace tern::auth

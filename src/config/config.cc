@@ -323,6 +323,7 @@ class Loader {
         {"post_auth", [&](const toml::node& v, const std::string& k) {
            seconds(v, k, 1, out.post_auth);
          }},
+        {"pop3", [&](const toml::node& v, const std::string& k) { seconds(v, k, 1, out.pop3); }},
         {"smtp", [&](const toml::node& v, const std::string& k) { seconds(v, k, 1, out.smtp); }},
         {"smtp_data", [&](const toml::node& v, const std::string& k) {
            seconds(v, k, 1, out.smtp_data);
@@ -384,6 +385,12 @@ class Loader {
          }},
         {"throttle_window", [&](const toml::node& v, const std::string& k) {
            seconds(v, k, 1, out.throttle_window);
+         }},
+        {"cache_ttl", [&](const toml::node& v, const std::string& k) {
+           seconds(v, k, 0, out.cache_ttl);
+         }},
+        {"cache_size", [&](const toml::node& v, const std::string& k) {
+           integer(v, k, 1, 10'000'000, out.cache_size);
          }},
     });
   }
@@ -547,6 +554,7 @@ std::string to_toml(const Config& c) {
   out += "\n[timeouts]\n";
   out += kv("pre_auth", i64(c.timeouts.pre_auth.count()));
   out += kv("post_auth", i64(c.timeouts.post_auth.count()));
+  out += kv("pop3", i64(c.timeouts.pop3.count()));
   out += kv("smtp", i64(c.timeouts.smtp.count()));
   out += kv("smtp_data", i64(c.timeouts.smtp_data.count()));
   out += kv("shutdown", i64(c.timeouts.shutdown.count()));
@@ -557,6 +565,8 @@ std::string to_toml(const Config& c) {
   out += kv("throttle_base_delay_ms", i64(c.auth.throttle_base_delay.count()));
   out += kv("throttle_lockout_failures", i64(c.auth.throttle_lockout_failures));
   out += kv("throttle_window", i64(c.auth.throttle_window.count()));
+  out += kv("cache_ttl", i64(c.auth.cache_ttl.count()));
+  out += kv("cache_size", i64(c.auth.cache_size));
 
   out += "\n[smtp]\n";
   out += kv("max_command_line", i64(c.smtp.max_command_line));

@@ -45,6 +45,7 @@ struct Limits {
 struct Timeouts {
   std::chrono::seconds pre_auth{60};     // idle time allowed before login
   std::chrono::seconds post_auth{1800};  // idle time allowed after login (IMAP IDLE re-arms it)
+  std::chrono::seconds pop3{600};        // POP3 idle time after login (RFC 1939 3: at least 10 min)
   std::chrono::seconds smtp{300};        // SMTP command timeout (RFC 5321 4.5.3.2)
   std::chrono::seconds smtp_data{180};   // SMTP: waiting for each block of DATA/BDAT content
   std::chrono::seconds shutdown{10};     // grace time for sessions on SIGTERM
@@ -61,6 +62,8 @@ struct Auth {
   std::chrono::milliseconds throttle_base_delay{500};  // doubled per further failure
   uint32_t throttle_lockout_failures = 20;  // failures before temporary refusal
   std::chrono::seconds throttle_window{900};  // failures are forgotten after this
+  std::chrono::seconds cache_ttl{300};  // a verified password is trusted this long; 0: off
+  uint32_t cache_size = 10000;          // verified passwords remembered at most
 };
 
 // What SMTP does with a bare LF (an LF without CR) in message content.

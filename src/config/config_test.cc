@@ -36,6 +36,7 @@ TEST(ConfigTest, EmptyFileGivesDefaults) {
   EXPECT_EQ(c.limits.max_errors, 10u);
   EXPECT_EQ(c.timeouts.pre_auth, std::chrono::seconds(60));
   EXPECT_EQ(c.timeouts.post_auth, std::chrono::seconds(1800));
+  EXPECT_EQ(c.timeouts.pop3, std::chrono::seconds(600));
   EXPECT_EQ(c.timeouts.smtp, std::chrono::seconds(300));
   EXPECT_EQ(c.timeouts.shutdown, std::chrono::seconds(10));
   EXPECT_FALSE(c.auth.allow_plaintext);
@@ -43,6 +44,8 @@ TEST(ConfigTest, EmptyFileGivesDefaults) {
   EXPECT_EQ(c.auth.throttle_base_delay, std::chrono::milliseconds(500));
   EXPECT_EQ(c.auth.throttle_lockout_failures, 20u);
   EXPECT_EQ(c.auth.throttle_window, std::chrono::seconds(900));
+  EXPECT_EQ(c.auth.cache_ttl, std::chrono::seconds(300));
+  EXPECT_EQ(c.auth.cache_size, 10000u);
   EXPECT_EQ(c.store.backend, "sqlite");
   EXPECT_EQ(c.store.postgres.pool_size, 8u);
   EXPECT_EQ(to_toml(c), to_toml(defaults()));
@@ -84,6 +87,7 @@ max_errors = 3
 [timeouts]
 pre_auth = 30
 post_auth = 3600
+pop3 = 900
 smtp = 600
 shutdown = 0
 [auth]
@@ -92,6 +96,8 @@ throttle_free_failures = 0
 throttle_base_delay_ms = 250
 throttle_lockout_failures = 7
 throttle_window = 60
+cache_ttl = 0
+cache_size = 50
 [store]
 backend = "postgres"
 [store.postgres]
@@ -122,6 +128,7 @@ port = 0
   EXPECT_EQ(c.limits.max_errors, 3u);
   EXPECT_EQ(c.timeouts.pre_auth, std::chrono::seconds(30));
   EXPECT_EQ(c.timeouts.post_auth, std::chrono::seconds(3600));
+  EXPECT_EQ(c.timeouts.pop3, std::chrono::seconds(900));
   EXPECT_EQ(c.timeouts.smtp, std::chrono::seconds(600));
   EXPECT_EQ(c.timeouts.shutdown, std::chrono::seconds(0));
   EXPECT_TRUE(c.auth.allow_plaintext);
@@ -129,6 +136,8 @@ port = 0
   EXPECT_EQ(c.auth.throttle_base_delay, std::chrono::milliseconds(250));
   EXPECT_EQ(c.auth.throttle_lockout_failures, 7u);
   EXPECT_EQ(c.auth.throttle_window, std::chrono::seconds(60));
+  EXPECT_EQ(c.auth.cache_ttl, std::chrono::seconds(0));
+  EXPECT_EQ(c.auth.cache_size, 50u);
   EXPECT_EQ(c.store.backend, "postgres");
   EXPECT_EQ(c.store.postgres.url, "postgresql://tern@db/tern");
   EXPECT_EQ(c.store.postgres.pool_size, 16u);
@@ -331,7 +340,7 @@ TEST(ConfigTest, ExampleFileDocumentsEveryKey) {
   for (std::string_view line : {"hostname", "data_dir", "threads", "level", "format", "cert",
                                 "key", "max_line_length", "max_message_size", "max_connections",
                                 "max_connections_per_ip", "max_errors", "pre_auth", "post_auth",
-                                "smtp", "shutdown", "allow_plaintext", "throttle_free_failures",
+                                "pop3", "smtp", "shutdown", "allow_plaintext", "throttle_free_failures",
                                 "throttle_base_delay_ms", "throttle_lockout_failures",
                                 "throttle_window", "backend", "url", "pool_size", "protocol",
                                 "address", "port", "tls", "proxy_protocol", "proxy_trusted"}) {

@@ -123,6 +123,12 @@ asio::awaitable<std::tuple<error_code, asio::ip::tcp::socket>> Listener::accept(
     asio::io_context& target) {
   auto token = asio::as_tuple(asio::use_awaitable);
   auto [ec, socket] = co_await acceptor_.async_accept(target, token);
+  if (!ec) {
+    // Sessions write each reply batch in one piece, so Nagle only delays the reply a
+    // pipelining-free client waits for (a POP3 RETR loop, an IMAP FETCH round trip).
+    error_code ignored;
+    socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+  }
   co_return std::tuple<error_code, asio::ip::tcp::socket>(ec, std::move(socket));
 }
 

@@ -1,16 +1,12 @@
-// pop3/session.cc: the POP3 server session (RFC 1939) with CAPA (RFC 2449), STLS
-// (RFC 2595), AUTH (RFC 5034) and response codes (RFC 2449 8, RFC 3206). T1 scope: the
-// AUTHORIZATION state in full; in TRANSACTION only NOOP and QUIT work so far.
+// pop3/session.cc: the POP3 server session (RFC 1939) with CAPA and PIPELINING (RFC 2449),
+// STLS (RFC 2595), AUTH (RFC 5034) and response codes (RFC 2449 8, RFC 3206): the command
+// loop, the replies and the AUTHORIZATION state. The maildrop commands are in
+// transaction.cc.
 #include "pop3/session.h"
 
 #include <atomic>
-#include <chrono>
-#include <cstdint>
 #include <exception>
-#include <string>
-#include <string_view>
 #include <utility>
-#include <variant>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -21,76 +17,52 @@
 
 #include "auth/authenticator.h"
 #include "auth/sasl.h"
-#include "auth/sasl_dialog.h"
 #include "base/limits.h"
 #include "net/blocking_pool.h"
-#include "net/line_reader.h"
-#include "pop3/proto/parser.h"
+#include "pop3/session_impl.h"
 
 namespace tern::pop3 {
 namespace {
 
-namespace asio = boost::asio;
 using proto::Verb;
 
 std::atomic<uint64_t> g_next_session_id{1};
 
-enum class Flow { kContinue, kClose };
-using Read = net::ReadStatus;
+// Replies held back for a pipelined batch are written once this much has gathered.
+constexpr std::size_t kBatchBytes = 64 * 1024;
 
-using SaslResult = auth::SaslOutcome;
+}  // namespace
 
-class Session {
- public:
-  Session(net::Stream& stream, const net::SessionEnv& env)
-      : stream_(stream),
-        env_(env),
-        reader_(stream, env.config->limits.max_line_length),
-        id_(g_next_session_id.fetch_add(1)),
-        timeout_(env.config->timeouts.pre_auth) {
-    peer_ = stream.remote().address().to_string();
-  }
+Session::Session(net::Stream& stream, const net::SessionEnv& env)
+    : stream_(stream),
+      env_(env),
+      reader_(stream, env.config->limits.max_line_length),
+      id_(g_next_session_id.fetch_add(1)),
+      timeout_(env.config->timeouts.pre_auth) {
+  peer_ = stream.remote().address().to_string();
+}
 
-  asio::awaitable<void> run();
+// Normally run() has released the lock through the pool; this is the fallback when a bug
+// threw out of the session.
+Session::~Session() = default;
 
- private:
-  bool login_allowed() const { return stream_.is_tls() || env_.config->auth.allow_plaintext; }
-  bool stopping() const { return env_.stopping != nullptr && env_.stopping->load(); }
-  bool too_many_errors() const {
-    return env_.config->limits.max_errors > 0 && errors_ >= env_.config->limits.max_errors;
-  }
+void Session::reply(std::string_view text) {
+  out_.append(text);
+  out_ += "\r\n";
+}
 
-  asio::awaitable<bool> send(std::string_view text);
-  asio::awaitable<bool> line(std::string_view text);  // text + CRLF
-  // Sends "-ERR text" and counts it as the client's error.
-  asio::awaitable<bool> error(std::string_view text);
-  asio::awaitable<Read> read_line(std::string& out);
-  asio::awaitable<void> wait(std::chrono::milliseconds delay);
+void Session::fail(std::string_view text) {
+  ++errors_;
+  out_ += "-ERR ";
+  reply(text);
+}
 
-  asio::awaitable<Flow> handle(const proto::Command& cmd);
-  asio::awaitable<Flow> do_capa();
-  asio::awaitable<Flow> do_stls();
-  asio::awaitable<Flow> do_auth(const proto::Command& cmd);
-  asio::awaitable<SaslResult> sasl_exchange(auth::Mechanism mech, std::string initial);
-  asio::awaitable<Read> challenge(std::string_view base64, std::string& answer);
-  asio::awaitable<Flow> finish_login(const std::string& user, const std::string& pass);
-
-  net::Stream& stream_;
-  net::SessionEnv env_;
-  net::LineReader reader_;
-  uint64_t id_;
-  std::chrono::seconds timeout_;
-  std::string peer_;
-  bool transaction_ = false;  // logged in: the TRANSACTION state (RFC 1939 3)
-  std::string pending_user_;  // USER given, waiting for PASS
-  std::string user_;
-  uint32_t errors_ = 0;
-  bool closed_ = false;
-};
-
-asio::awaitable<bool> Session::send(std::string_view text) {
+asio::awaitable<bool> Session::flush() {
   if (closed_) co_return false;
-  auto ec = co_await stream_.write(text);
+  if (out_.empty()) co_return true;
+  auto ec = co_await stream_.write(out_);
+  out_.clear();
+  if (out_.capacity() > 1 << 20) out_.shrink_to_fit();  // after a large batch
   if (ec) {
     spdlog::debug("pop3[{}] {}: write failed: {}", id_, peer_, ec.message());
     closed_ = true;
@@ -99,20 +71,10 @@ asio::awaitable<bool> Session::send(std::string_view text) {
   co_return true;
 }
 
-asio::awaitable<bool> Session::line(std::string_view text) {
-  std::string out = fmt::format("{}\r\n", text);
-  co_return co_await send(out);
-}
-
-asio::awaitable<bool> Session::error(std::string_view text) {
-  ++errors_;
-  std::string out = fmt::format("-ERR {}\r\n", text);
-  co_return co_await send(out);
-}
-
-asio::awaitable<Read> Session::read_line(std::string& out) {
-  auto status = co_await reader_.read_line(out);
-  co_return status;
+asio::awaitable<bool> Session::end_of_reply() {
+  // RFC 2449 6.6: a client that pipelines gets its answers in as few writes as possible.
+  if (reader_.has_line() && out_.size() < kBatchBytes && !closed_) co_return true;
+  co_return co_await flush();
 }
 
 asio::awaitable<void> Session::wait(std::chrono::milliseconds delay) {
@@ -124,34 +86,43 @@ asio::awaitable<void> Session::wait(std::chrono::milliseconds delay) {
 asio::awaitable<void> Session::run() {
   stream_.set_timeout(timeout_);
   spdlog::info("pop3[{}] {}: connected{}", id_, peer_, stream_.is_tls() ? " (tls)" : "");
-  if (!co_await line("+OK Tern POP3 ready")) co_return;
-
-  std::string input;
-  while (!closed_) {
-    auto status = co_await read_line(input);
-    // POP3 has no unsolicited replies: on timeout or shutdown the connection just closes
-    // (RFC 1939 3: the autologout timer ends the session without entering UPDATE).
-    if (status == Read::kClosed || status == Read::kStopped) {
-      spdlog::debug("pop3[{}] {}: connection closed by peer", id_, peer_);
-      break;
-    }
-    if (status == Read::kTimeout) {
-      spdlog::info("pop3[{}] {}: timeout", id_, peer_);
-      break;
-    }
-    if (status == Read::kTooLong) {
-      co_await error("Line too long");
-    } else if (auto cmd = proto::parse_command(input); !cmd) {
-      co_await error(cmd.error().message);
-    } else {
-      auto flow = co_await handle(*cmd);
+  reply("+OK Tern POP3 ready");
+  if (co_await flush()) {
+    std::string input;
+    while (!closed_) {
+      auto status = co_await reader_.read_line(input);
+      // POP3 has no unsolicited replies: on timeout or shutdown the connection just closes
+      // (RFC 1939 3: the autologout timer ends the session without entering UPDATE, so
+      // nothing is deleted).
+      if (status == Read::kClosed || status == Read::kStopped) {
+        spdlog::debug("pop3[{}] {}: connection closed by peer", id_, peer_);
+        break;
+      }
+      if (status == Read::kTimeout) {
+        spdlog::info("pop3[{}] {}: timeout", id_, peer_);
+        break;
+      }
+      Flow flow = Flow::kContinue;
+      if (status == Read::kTooLong) {
+        fail("Line too long");
+      } else if (auto cmd = proto::parse_command(input); !cmd) {
+        fail(cmd.error().message);
+      } else {
+        flow = co_await handle(*cmd);
+      }
       if (flow == Flow::kClose) break;
+      if (too_many_errors()) {
+        spdlog::info("pop3[{}] {}: too many errors", id_, peer_);
+        break;
+      }
+      if (stopping()) break;
+      if (!co_await end_of_reply()) break;
     }
-    if (too_many_errors()) {
-      spdlog::info("pop3[{}] {}: too many errors", id_, peer_);
-      break;
-    }
-    if (stopping()) break;
+    co_await flush();
+  }
+  if (lock_) {
+    spdlog::info("pop3[{}] {}: session ended without QUIT; nothing deleted", id_, peer_);
+    co_await release_maildrop();
   }
   spdlog::info("pop3[{}] {}: disconnected", id_, peer_);
 }
@@ -159,18 +130,13 @@ asio::awaitable<void> Session::run() {
 asio::awaitable<Flow> Session::handle(const proto::Command& cmd) {
   switch (cmd.verb) {
     case Verb::kCapa:
-      co_return co_await do_capa();
+      do_capa();
+      co_return Flow::kContinue;
     case Verb::kQuit:
-      // RFC 1939 6: QUIT in TRANSACTION enters UPDATE; nothing is marked deleted yet.
-      co_await line("+OK Tern POP3 server signing off");
+      if (transaction_) co_return co_await update();
+      reply("+OK Tern POP3 server signing off");
       co_return Flow::kClose;
     case Verb::kNoop:
-      if (!transaction_) {
-        co_await error("Not logged in");
-      } else {
-        co_await line("+OK");
-      }
-      co_return Flow::kContinue;
     case Verb::kStat:
     case Verb::kList:
     case Verb::kRetr:
@@ -179,11 +145,10 @@ asio::awaitable<Flow> Session::handle(const proto::Command& cmd) {
     case Verb::kTop:
     case Verb::kUidl:
       if (!transaction_) {
-        co_await error("Not logged in");
-      } else {
-        co_await line("-ERR Not implemented yet");
+        fail("Not logged in");
+        co_return Flow::kContinue;
       }
-      co_return Flow::kContinue;
+      co_return co_await transaction(cmd);
     case Verb::kUser:
     case Verb::kPass:
     case Verb::kApop:
@@ -191,45 +156,48 @@ asio::awaitable<Flow> Session::handle(const proto::Command& cmd) {
     case Verb::kStls:
       break;
   }
-  // AUTHORIZATION-state commands.
   if (transaction_) {
-    co_await error("Already logged in");
+    fail("Already logged in");
     co_return Flow::kContinue;
   }
+  co_return co_await authorization(cmd);
+}
+
+asio::awaitable<Flow> Session::authorization(const proto::Command& cmd) {
   switch (cmd.verb) {
     case Verb::kStls:
       co_return co_await do_stls();
     case Verb::kAuth:
       co_return co_await do_auth(cmd);
     case Verb::kApop:
-      co_await error("APOP not supported");
+      fail("APOP not supported");
       co_return Flow::kContinue;
     case Verb::kUser:
       if (!login_allowed()) {
-        co_await error("[AUTH] Plaintext authentication not allowed; use STLS");
+        fail("[AUTH] Plaintext authentication not allowed; use STLS");
         co_return Flow::kContinue;
       }
       if (cmd.arg.size() > limits::kMaxAddressLength) {
-        co_await error("[AUTH] User name too long");
+        fail("[AUTH] User name too long");
         co_return Flow::kContinue;
       }
       pending_user_ = cmd.arg;
-      co_await line("+OK Send PASS");
+      reply("+OK Send PASS");
       co_return Flow::kContinue;
     case Verb::kPass: {
       if (pending_user_.empty()) {
-        co_await error("Send USER first");
+        fail("Send USER first");
         co_return Flow::kContinue;
       }
       // RFC 1939 7: after PASS (either outcome) a new USER is needed.
       std::string user = std::move(pending_user_);
       pending_user_.clear();
       if (!login_allowed()) {
-        co_await error("[AUTH] Plaintext authentication not allowed; use STLS");
+        fail("[AUTH] Plaintext authentication not allowed; use STLS");
         co_return Flow::kContinue;
       }
       if (cmd.arg.size() > limits::kMaxPasswordLength) {
-        co_await error("[AUTH] Authentication failed");
+        fail("[AUTH] Authentication failed");
         co_return Flow::kContinue;
       }
       co_return co_await finish_login(user, cmd.arg);
@@ -240,28 +208,29 @@ asio::awaitable<Flow> Session::handle(const proto::Command& cmd) {
   co_return Flow::kContinue;
 }
 
-asio::awaitable<Flow> Session::do_capa() {
+void Session::do_capa() {
   // RFC 2449 5: the list may differ between states; USER/SASL/STLS only where usable.
-  std::string text = "+OK Capability list follows\r\n";
-  if (!transaction_) {
-    if (login_allowed()) text += "USER\r\nSASL PLAIN LOGIN\r\n";
-    if (!stream_.is_tls() && stream_.tls_available()) text += "STLS\r\n";
-  }
-  text += "RESP-CODES\r\nAUTH-RESP-CODE\r\nIMPLEMENTATION Tern\r\n.\r\n";
-  co_await send(text);
-  co_return Flow::kContinue;
+  std::string text = "+OK Capability list follows\r\nTOP\r\nUIDL\r\n";
+  if (!transaction_ && login_allowed()) text += "USER\r\nSASL PLAIN LOGIN\r\n";
+  text += "RESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n";
+  // RFC 2449 6.7: messages stay until the client deletes them.
+  text += "EXPIRE NEVER\r\n";
+  if (!transaction_ && !stream_.is_tls() && stream_.tls_available()) text += "STLS\r\n";
+  text += "IMPLEMENTATION Tern\r\n.\r\n";
+  out_ += text;
 }
 
 asio::awaitable<Flow> Session::do_stls() {
   if (stream_.is_tls()) {
-    co_await error("TLS already active");
+    fail("TLS already active");
     co_return Flow::kContinue;
   }
   if (!stream_.tls_available()) {
-    co_await line("-ERR TLS not available");
+    reply("-ERR TLS not available");
     co_return Flow::kContinue;
   }
-  if (!co_await line("+OK Begin TLS negotiation")) co_return Flow::kClose;
+  reply("+OK Begin TLS negotiation");
+  if (!co_await flush()) co_return Flow::kClose;
   // RFC 2595 4: pipelined plaintext after STLS is discarded; the session starts afresh.
   reader_.discard_buffered();
   pending_user_.clear();
@@ -276,13 +245,15 @@ asio::awaitable<Flow> Session::do_stls() {
   co_return Flow::kContinue;
 }
 
-asio::awaitable<Read> Session::challenge(std::string_view base64, std::string& answer) {
-  std::string out = fmt::format("+ {}\r\n", base64);
-  if (!co_await send(out)) co_return Read::kClosed;
-  co_return co_await read_line(answer);
+asio::awaitable<net::ReadStatus> Session::challenge(std::string_view base64, std::string& answer) {
+  std::string line = fmt::format("+ {}\r\n", base64);
+  out_ += line;  // after any replies still queued for pipelined commands
+  if (!co_await flush()) co_return Read::kClosed;
+  auto status = co_await reader_.read_line(answer);
+  co_return status;
 }
 
-asio::awaitable<SaslResult> Session::sasl_exchange(auth::Mechanism mech, std::string initial) {
+asio::awaitable<auth::SaslOutcome> Session::sasl_exchange(auth::Mechanism mech, std::string initial) {
   // RFC 5034 4: "=" is an empty initial response; the exchange then asks for the credentials.
   auto ask = [this](std::string_view base64, std::string& answer) { return challenge(base64, answer); };
   auto dialog = auth::run_sasl(mech, std::move(initial), ask);  // bound first: GCC 12 coroutines
@@ -290,34 +261,36 @@ asio::awaitable<SaslResult> Session::sasl_exchange(auth::Mechanism mech, std::st
 }
 
 asio::awaitable<Flow> Session::do_auth(const proto::Command& cmd) {
+  using SaslResult = auth::SaslOutcome;
   if (!login_allowed()) {
-    co_await error("[AUTH] Plaintext authentication not allowed; use STLS");
+    fail("[AUTH] Plaintext authentication not allowed; use STLS");
     co_return Flow::kContinue;
   }
   if (cmd.arg.empty()) {
     // Pre-RFC 5034 clients send a bare AUTH to list the mechanisms.
-    co_await send("+OK\r\nPLAIN\r\nLOGIN\r\n.\r\n");
+    out_ += "+OK\r\nPLAIN\r\nLOGIN\r\n.\r\n";
     co_return Flow::kContinue;
   }
   auto mech = auth::parse_mechanism(cmd.arg);
   if (!mech) {
-    co_await error("Unsupported authentication mechanism");
+    fail("Unsupported authentication mechanism");
     co_return Flow::kContinue;
   }
   pending_user_.clear();
+  // Each challenge flushes what is queued before it, so pipelined replies keep their order.
   std::string initial = cmd.arg2;
   SaslResult sasl = co_await sasl_exchange(*mech, initial);
   switch (sasl.kind) {
     case SaslResult::Kind::kOk:
       break;
     case SaslResult::Kind::kCancelled:
-      co_await error("Authentication cancelled");
+      fail("Authentication cancelled");
       co_return Flow::kContinue;
     case SaslResult::Kind::kMalformed:
-      co_await error("Invalid SASL response");
+      fail("Invalid SASL response");
       co_return Flow::kContinue;
     case SaslResult::Kind::kTooLong:
-      co_await error("Line too long");
+      fail("Line too long");
       co_return Flow::kContinue;
     case SaslResult::Kind::kTimeout:
       spdlog::info("pop3[{}] {}: timeout", id_, peer_);
@@ -326,7 +299,7 @@ asio::awaitable<Flow> Session::do_auth(const proto::Command& cmd) {
       co_return Flow::kClose;
     case SaslResult::Kind::kDenied:
       spdlog::info("pop3[{}] {}: authentication refused (authorization identity)", id_, peer_);
-      co_await error("[AUTH] Authentication failed");
+      fail("[AUTH] Authentication failed");
       co_return Flow::kContinue;
   }
   co_return co_await finish_login(sasl.creds.authcid, sasl.creds.password);
@@ -338,35 +311,41 @@ asio::awaitable<Flow> Session::finish_login(const std::string& user, const std::
   auth::AuthOutcome outcome =
       co_await env_.pool->run([&] { return authenticator->authenticate(user, pass, ip); });
   switch (outcome.kind) {
-    case auth::AuthOutcome::Kind::kOk:
-      transaction_ = true;
-      user_ = outcome.identity ? outcome.identity->address : user;
-      spdlog::info("pop3[{}] {}: authenticated as {}{}", id_, peer_, user_,
+    case auth::AuthOutcome::Kind::kOk: {
+      const std::string who = outcome.identity ? outcome.identity->address : user;
+      spdlog::info("pop3[{}] {}: authenticated as {}{}", id_, peer_, who,
                    outcome.identity && outcome.identity->app_password_id ? " (app password)" : "");
-      timeout_ = env_.config->timeouts.post_auth;
+      if (!outcome.identity) {  // the authenticator always names the account; never here
+        reply("-ERR [SYS/TEMP] Internal error");
+        break;
+      }
+      if (!co_await open_maildrop(outcome.identity->account_id)) break;
+      user_ = who;
+      transaction_ = true;
+      // RFC 1939 3: the autologout timer is at least 10 minutes once logged in.
+      timeout_ = env_.config->timeouts.pop3;
       stream_.set_timeout(timeout_);
-      co_await line("+OK Logged in");
+      reply(fmt::format("+OK Logged in, {} messages ({} octets)", drop_.live_count(), drop_.live_size()));
       break;
+    }
     case auth::AuthOutcome::Kind::kBadCredentials:
       spdlog::info("pop3[{}] {}: authentication failed for {}", id_, peer_, user);
       co_await wait(outcome.delay);
-      co_await error("[AUTH] Authentication failed");
+      fail("[AUTH] Authentication failed");
       break;
     case auth::AuthOutcome::Kind::kThrottled:
       spdlog::info("pop3[{}] {}: authentication throttled for {}", id_, peer_, user);
       co_await wait(outcome.delay);
-      co_await error("[SYS/TEMP] Too many failed logins, try again later");
+      fail("[SYS/TEMP] Too many failed logins, try again later");
       break;
     case auth::AuthOutcome::Kind::kTemporaryFailure:
       spdlog::warn("pop3[{}] {}: authentication temporarily failed for {}", id_, peer_, user);
       co_await wait(outcome.delay);
-      co_await line("-ERR [SYS/TEMP] Temporary authentication failure, try again later");
+      reply("-ERR [SYS/TEMP] Temporary authentication failure, try again later");
       break;
   }
   co_return closed_ ? Flow::kClose : Flow::kContinue;
 }
-
-}  // namespace
 
 asio::awaitable<void> run_session(std::unique_ptr<net::Stream> stream, net::SessionEnv env) {
   bool clean = true;

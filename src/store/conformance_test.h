@@ -6,6 +6,9 @@
 //                     and group commit in queue_conformance_test.cc, conformance_crash_test.cc
 //   QueueConformance  deliver and the outbound queue, for the backends and the in-memory
 //                     fake (store/testing): queue_conformance_test.cc
+//   LockConformance   the POP3 maildrop lock within one store, for the backends and the
+//                     fake: lock_conformance_test.cc (which adds StoreConformance cases for
+//                     the lock across store instances and processes)
 // A backend joins by instantiating them with a factory:
 //   INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformance, ::testing::Values(StoreBackend{...}));
 // Each test creates a fresh BackendInstance (an empty database in a private place), opens
@@ -76,5 +79,7 @@ class StoreConformance : public StoreFixture {};
 // mailboxes, list_messages, expunge, mailbox and account deletion, blobs, the ChangeFeed);
 // never reopens the database.
 class QueueConformance : public StoreFixture {};
+// Only lock_maildrop and make_account; never reopens the database.
+class LockConformance : public StoreFixture {};
 
 }  // namespace tern::store::testing

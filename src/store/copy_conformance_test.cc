@@ -359,6 +359,9 @@ class FailingDestination final : public MailStore {
                             const OutboundMessage* outbound) override {
     return inner_.deliver(bytes, internal_date, targets, outbound);
   }
+  Result<std::unique_ptr<MaildropLock>> lock_maildrop(Id account_id) override {
+    return inner_.lock_maildrop(account_id);
+  }
   Result<std::vector<QueueEntry>> list_queue() override { return inner_.list_queue(); }
   Status delete_queue_entry(Id id) override { return inner_.delete_queue_entry(id); }
   Result<Domain> add_domain(std::string_view name) override { return inner_.add_domain(name); }

@@ -45,6 +45,15 @@ class BlobReader {
 // A BlobReader over bytes already in memory (small blobs, the in-memory test store).
 std::unique_ptr<BlobReader> memory_blob_reader(std::string bytes);
 
+// The POP3 maildrop lock of one account (MailStore::lock_maildrop): held until destroyed.
+// Not thread-safe (one owner); must not outlive the store that made it. Destroying it may
+// block briefly (PostgreSQL: one round trip), so sessions destroy it through the store
+// executor too.
+class MaildropLock {
+ public:
+  virtual ~MaildropLock() = default;
+};
+
 class MailStore {
  public:
   virtual ~MailStore() = default;
@@ -150,6 +159,16 @@ class MailStore {
   virtual Result<Expunged> expunge(Id mailbox_id, std::span<const uint32_t> uids) = 0;
   // UIDs expunged with modseq > `since` (QRESYNC VANISHED), ascending.
   virtual Result<std::vector<uint32_t>> expunged_since(Id mailbox_id, uint64_t since) = 0;
+
+  // ---- POP3 (RFC 1939 8: one POP3 session per maildrop at a time).
+  // Exclusive POP3 maildrop lock for the account, held until the returned handle is
+  // destroyed. kBusy when another session, on this or another node, holds it. The lock is
+  // advisory: it keeps POP3 sessions apart and nothing else (IMAP, delivery and expunge go
+  // on). It dies with its holder: a crashed process or node releases its locks. The account
+  // need not exist. SQLite: an open-file-description lock on one byte of "<db>-pop3" beside
+  // the database, so every process on the data directory agrees. PostgreSQL: a session-level
+  // advisory lock on one connection per store kept for POP3 locks alone.
+  virtual Result<std::unique_ptr<MaildropLock>> lock_maildrop(Id account_id) = 0;
 
   // ---- The outbound queue (T3 adds claiming with leases across nodes). Entries are made by
   // deliver(); an entry's id is never reused, even after it is deleted.

@@ -8,6 +8,7 @@ tls=starttls"), which the harness reads back. Later protocol suites reuse this m
 import os
 import re
 import signal
+import smtplib
 import socket
 import ssl
 import subprocess
@@ -181,6 +182,19 @@ class TernServer:
         """The stored bytes of the messages with a UID above `mark` (from last_uid), in order."""
         return [self.message_bytes(address, m["uid"], mailbox)
                 for m in self.messages(address, mailbox) if m["uid"] > mark]
+
+
+    # ---- filling mailboxes over SMTP (the MX listener)
+    def deliver(self, rcpt, message, sender="sender@remote.example"):
+        """Sends `message` (bytes or str, CRLF or LF line ends; smtplib dot-stuffs it) to `rcpt`
+        through the MX listener; returns once the server has answered 250 (stored durably).
+        The stored message gains Return-Path and Received lines on top."""
+        if isinstance(message, str):
+            message = message.encode()
+        with smtplib.SMTP("127.0.0.1", self.port("smtp", "starttls"), timeout=30) as s:
+            s.ehlo("client.example")
+            refused = s.sendmail(sender, [rcpt], message)
+            assert not refused, refused
 
 
 # ---- SMTP helpers shared by the test_smtp*.py suites

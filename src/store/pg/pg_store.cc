@@ -88,6 +88,7 @@ Status PgStore::open(const PgOptions& options) {
   const std::string node_id = listen ? random_node_id() : std::string();
   writer_ = std::make_unique<Writer>(std::move(wconn), feed_, node_id);
   if (listen) listener_ = std::make_unique<Listener>(conninfo_, node_id, feed_);
+  maildrop_locker_ = make_maildrop_locker(conninfo_);  // connects at the first lock
   return ok();
 }
 

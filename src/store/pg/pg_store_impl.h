@@ -74,6 +74,10 @@ Result<Mailbox> insert_mailbox(Conn& c, Id account_id, std::string_view name, Sp
 Result<Id> insert_queue_entry(Conn& c, Id blob_id, const OutboundMessage& message, int64_t created,
                               int64_t next_attempt, uint32_t attempts);
 
+// Holds this node's POP3 maildrop locks on a connection of its own (pg_locks.cc).
+class MaildropLocker;
+std::shared_ptr<MaildropLocker> make_maildrop_locker(std::string conninfo);
+
 class PgStore final : public MailStore {
  public:
   PgStore(std::string conninfo, ChangeFeed* feed) : conninfo_(std::move(conninfo)), feed_(feed) {}
@@ -125,6 +129,8 @@ class PgStore final : public MailStore {
   Result<Expunged> expunge(Id mailbox_id, std::span<const uint32_t> uids) override;
   Result<std::vector<uint32_t>> expunged_since(Id mailbox_id, uint64_t since) override;
 
+  Result<std::unique_ptr<MaildropLock>> lock_maildrop(Id account_id) override;
+
   Result<std::vector<QueueEntry>> list_queue() override;
   Status delete_queue_entry(Id id) override;
 
@@ -157,6 +163,7 @@ class PgStore final : public MailStore {
   ConnPool pool_;
   std::unique_ptr<Writer> writer_;
   std::unique_ptr<Listener> listener_;
+  std::shared_ptr<MaildropLocker> maildrop_locker_;  // shared with the locks it hands out
   std::atomic<uint64_t> appends_{0};
 };
 

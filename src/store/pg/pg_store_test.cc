@@ -166,11 +166,14 @@ std::unique_ptr<testing::BackendInstance> make_pg_instance() {
   return std::make_unique<PgInstance>();
 }
 
+using testing::LockConformance;
 using testing::QueueConformance;
 using testing::StoreConformance;
 INSTANTIATE_TEST_SUITE_P(Pg, StoreConformance, ::testing::Values(testing::StoreBackend{"pg", make_pg_instance}),
                          testing::backend_name);
 INSTANTIATE_TEST_SUITE_P(Pg, QueueConformance, ::testing::Values(testing::StoreBackend{"pg", make_pg_instance}),
+                         testing::backend_name);
+INSTANTIATE_TEST_SUITE_P(Pg, LockConformance, ::testing::Values(testing::StoreBackend{"pg", make_pg_instance}),
                          testing::backend_name);
 
 // The migration `tern store copy` exists for: SQLite (the embedded default) into PostgreSQL.

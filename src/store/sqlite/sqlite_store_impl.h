@@ -125,6 +125,8 @@ class SqliteStore final : public MailStore {
   Result<Expunged> expunge(Id mailbox_id, std::span<const uint32_t> uids) override;
   Result<std::vector<uint32_t>> expunged_since(Id mailbox_id, uint64_t since) override;
 
+  Result<std::unique_ptr<MaildropLock>> lock_maildrop(Id account_id) override;
+
   Result<std::vector<QueueEntry>> list_queue() override;
   Status delete_queue_entry(Id id) override;
 

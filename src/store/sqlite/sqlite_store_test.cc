@@ -48,6 +48,7 @@ class SqliteInstance final : public testing::BackendInstance {
   TempDir dir_;
 };
 
+using testing::LockConformance;
 using testing::QueueConformance;
 using testing::StoreConformance;
 INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformance,
@@ -55,6 +56,10 @@ INSTANTIATE_TEST_SUITE_P(Sqlite, StoreConformance,
                              "sqlite", [] { return std::make_unique<SqliteInstance>(); }}),
                          testing::backend_name);
 INSTANTIATE_TEST_SUITE_P(Sqlite, QueueConformance,
+                         ::testing::Values(testing::StoreBackend{
+                             "sqlite", [] { return std::make_unique<SqliteInstance>(); }}),
+                         testing::backend_name);
+INSTANTIATE_TEST_SUITE_P(Sqlite, LockConformance,
                          ::testing::Values(testing::StoreBackend{
                              "sqlite", [] { return std::make_unique<SqliteInstance>(); }}),
                          testing::backend_name);

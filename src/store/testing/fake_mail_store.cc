@@ -556,6 +556,28 @@ Result<Account> FakeMailStore::import_account(const ImportedAccount&) { return n
 Result<Mailbox> FakeMailStore::import_mailbox(const ImportedMailbox&) { return not_in_fake(); }
 Status FakeMailStore::import_messages(Id, std::span<const ImportedMessage>) { return not_in_fake(); }
 
+Result<std::unique_ptr<MaildropLock>> FakeMailStore::lock_maildrop(Id account_id) {
+  // Releases on destruction; holds the table, not the store.
+  class Lock final : public MaildropLock {
+   public:
+    Lock(std::shared_ptr<MaildropLocks> locks, Id id) : locks_(std::move(locks)), id_(id) {}
+    ~Lock() override {
+      std::lock_guard lock(locks_->mu);
+      locks_->held.erase(id_);
+    }
+
+   private:
+    std::shared_ptr<MaildropLocks> locks_;
+    Id id_;
+  };
+  if (account_id <= 0) return make_error(ErrorCode::kInvalid, "bad account id {}", account_id);
+  std::lock_guard lock(maildrop_locks_->mu);
+  if (!maildrop_locks_->held.insert(account_id).second) {
+    return make_error(ErrorCode::kBusy, "POP3 maildrop of account {} is locked", account_id);
+  }
+  return std::unique_ptr<MaildropLock>(std::make_unique<Lock>(maildrop_locks_, account_id));
+}
+
 StoreStats FakeMailStore::stats() const {
   std::lock_guard lock(mu_);
   return StoreStats{commits_, appends_};

@@ -4,7 +4,8 @@
 //
 // It keeps domains, accounts with their app passwords, aliases, mailboxes (without rename),
 // messages (append, deliver, list, expunge; not flags, copy or move), blobs shared and
-// freed like the real backends', and the outbound queue (deliver, list_queue,
+// freed like the real backends', POP3 maildrop locks (in memory: one store instance is one
+// "node"), and the outbound queue (deliver, list_queue,
 // delete_queue_entry, import_queue_entry), with the semantics of the store conformance
 // suite (the queue part of it runs on this fake too: fake_mail_store_test.cc). Every other
 // method answers kInternal "not in fake". Nothing is durable; commits count write calls.
@@ -19,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -90,6 +92,8 @@ class FakeMailStore : public MailStore {
   Result<Expunged> expunge(Id mailbox_id, std::span<const uint32_t> uids) override;
   Result<std::vector<uint32_t>> expunged_since(Id mailbox_id, uint64_t since) override;
 
+  Result<std::unique_ptr<MaildropLock>> lock_maildrop(Id account_id) override;
+
   Result<std::vector<QueueEntry>> list_queue() override;
   Status delete_queue_entry(Id id) override;
 
@@ -125,7 +129,14 @@ class FakeMailStore : public MailStore {
   Box* find_box(Id mailbox_id);
   Status wrote(std::vector<MailboxChange> events, std::unique_lock<std::mutex>& lock);
 
+  // Accounts whose POP3 maildrop is locked; shared with the locks so they may outlive the store.
+  struct MaildropLocks {
+    std::mutex mu;
+    std::set<Id> held;
+  };
+
   ChangeFeed* feed_;
+  std::shared_ptr<MaildropLocks> maildrop_locks_ = std::make_shared<MaildropLocks>();
   mutable std::mutex mu_;
   Id next_id_ = 1;  // accounts and app passwords
   Id next_domain_ = 1;

@@ -22,6 +22,9 @@ class FakeInstance final : public BackendInstance {
 INSTANTIATE_TEST_SUITE_P(Fake, QueueConformance,
                          ::testing::Values(StoreBackend{"fake", [] { return std::make_unique<FakeInstance>(); }}),
                          backend_name);
+INSTANTIATE_TEST_SUITE_P(Fake, LockConformance,
+                         ::testing::Values(StoreBackend{"fake", [] { return std::make_unique<FakeInstance>(); }}),
+                         backend_name);
 
 TEST(FakeMailStore, AccountsAddedWithAHashCanReceiveMail) {
   FakeMailStore store;
