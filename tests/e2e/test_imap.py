@@ -7,6 +7,7 @@ import re
 import smtplib
 import socket
 import ssl
+import subprocess
 import time
 
 import pytest
@@ -211,3 +212,36 @@ def test_bad_commands_in_the_wrong_state(server):
     s.sendall(b"a4 FETCH 1 (FROB)\r\n")
     assert f.readline().startswith(b"a4 BAD")
     s.close()
+
+
+def test_rename_inbox_moves_its_messages(server):
+    conn = connect(server, "alice")
+    ok(conn.append("INBOX", None, None, message("to be moved")))
+    before = int(ok(conn.status("INBOX", "(MESSAGES)"))[0].split(b"MESSAGES ")[1].rstrip(b")"))
+    assert before >= 1
+    ok(conn.rename("INBOX", "Old-Inbox"))
+    assert ok(conn.status("INBOX", "(MESSAGES)"))[0].endswith(b"(MESSAGES 0)")
+    assert ok(conn.status("Old-Inbox", "(MESSAGES)"))[0].endswith(f"(MESSAGES {before})".encode())
+    conn.logout()
+
+
+def test_multiappend_and_curl_fetch(server):
+    conn = connect(server, "bob")
+    lit1, lit2 = message("multi one"), message("multi two")
+    ok(conn.create("Multi"))
+    tag = conn._new_tag().decode()
+    # MULTIAPPEND (RFC 3502): two messages in one command, with non-synchronizing-free literals.
+    conn.send(f"{tag} APPEND Multi {{{len(lit1)}}}\r\n".encode())
+    assert conn.readline().startswith(b"+")
+    conn.send(lit1 + f" (\\Seen) {{{len(lit2)}}}\r\n".encode())
+    assert conn.readline().startswith(b"+")
+    conn.send(lit2 + b"\r\n")
+    reply = conn.readline()
+    assert reply.startswith(f"{tag} OK [APPENDUID ".encode()) and b" 1:2] " in reply, reply
+    conn.logout()
+    # curl's IMAP client: fetch the second message by UID.
+    url = f"imaps://127.0.0.1:{server.port('imap', 'implicit')}/Multi;UID=2"
+    out = subprocess.run(["curl", "-sk", "--user", f"bob@example.org:{PASSWORD}", url],
+                         capture_output=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == lit2
