@@ -297,7 +297,7 @@ asio::awaitable<void> Session::run() {
           break;
         }
       } else {
-        auto flow = co_await handle(std::get<proto::Request>(step));
+        auto flow = co_await handle(std::move(std::get<proto::Request>(step)));
         if (flow == Flow::kClose) break;
       }
     }
