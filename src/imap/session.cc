@@ -190,6 +190,7 @@ class Session {
   store::Id account_id_ = 0;
   std::optional<Selected> selected_;
   bool condstore_ = false;  // ENABLE CONDSTORE, or SELECT (CONDSTORE)
+  bool mailbox_gone_ = false;  // the selected mailbox was deleted (by another session)
   bool idling_ = false;
   bool notifier_running_ = false;
   uint32_t errors_ = 0;
@@ -534,6 +535,10 @@ asio::awaitable<void> Session::absorb() {
   for (const store::MailboxChange& ev : events) {
     if (!selected_) co_return;
     using Kind = store::MailboxChange::Kind;
+    if (ev.kind == Kind::kMailboxDeleted) {
+      mailbox_gone_ = true;
+      co_return;
+    }
     if (ev.kind == Kind::kExpunge) {
       selected_->view->note_expunged(ev.uids, ev.modseq);
       continue;
@@ -564,6 +569,12 @@ asio::awaitable<void> Session::absorb() {
 
 asio::awaitable<bool> Session::updates(FlushMode mode, bool uid) {
   co_await absorb();
+  if (mailbox_gone_) {
+    // Someone deleted the selected mailbox: its messages cannot be served any more.
+    co_await line("* BYE Selected mailbox was deleted");
+    closed_ = true;
+    co_return false;
+  }
   if (!selected_ || !selected_->view->has_pending(mode)) co_return !closed_;
   std::string out = selected_->view->flush(mode, uid);
   if (out.empty()) co_return !closed_;

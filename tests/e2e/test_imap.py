@@ -245,3 +245,14 @@ def test_multiappend_and_curl_fetch(server):
                          capture_output=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout == lit2
+
+
+def test_deleting_a_selected_mailbox_ends_the_other_session(server):
+    a = connect(server, "carol")
+    b = connect(server, "carol")
+    ok(a.create("Doomed"))
+    ok(a.select("Doomed"))
+    ok(b.delete("Doomed"))
+    with pytest.raises(imaplib.IMAP4.abort):
+        a.noop()
+    b.logout()
