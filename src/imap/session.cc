@@ -1,113 +1,33 @@
-// imap/session.cc: the IMAP server session (RFC 9051 / RFC 3501). T1 scope: greeting,
-// CAPABILITY, NOOP, LOGOUT, STARTTLS, LOGIN (atoms, quoted strings, literals),
-// AUTHENTICATE PLAIN/LOGIN with SASL-IR (RFC 4959); every other known command answers
-// "NO Not implemented yet" once logged in.
-#include "imap/session.h"
-
-#include <atomic>
-#include <chrono>
-#include <cstdint>
-#include <exception>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <variant>
-
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/system/system_error.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
-#include "auth/authenticator.h"
-#include "auth/sasl.h"
-#include "auth/sasl_dialog.h"
-#include "base/limits.h"
-#include "imap/proto/commands.h"
-#include "imap/proto/receiver.h"
-#include "net/blocking_pool.h"
-#include "net/line_reader.h"
+// imap/session.cc: the IMAP server session (RFC 3501 / RFC 9051): greeting, CAPABILITY,
+// NOOP, LOGOUT, STARTTLS, LOGIN, AUTHENTICATE PLAIN/LOGIN with SASL-IR (RFC 4959), and the
+// authenticated and selected states: mailbox commands, FETCH / STORE / SEARCH / EXPUNGE /
+// APPEND / COPY / MOVE over the store, and the selected mailbox kept in sync through the
+// ChangeFeed (MailboxView), at once during IDLE. This file: the connection, the command loop
+// and login; imap/session_mailbox.cc and imap/session_selected.cc hold the other commands.
+#include "imap/session_impl.h"
 
 namespace tern::imap {
+namespace detail {
+
 namespace {
-
-namespace asio = boost::asio;
-
 std::atomic<uint64_t> g_next_session_id{1};
+}  // namespace
 
-enum class Flow { kContinue, kClose };
-using Read = net::ReadStatus;
+uint64_t next_session_id() { return g_next_session_id.fetch_add(1); }
 
-// Literals before login only carry LOGIN arguments.
-constexpr std::size_t kPreAuthMaxLiteral = limits::kMaxPasswordLength;
-// T1 has no command that takes large literals after login (APPEND comes with T6).
-constexpr std::size_t kPostAuthMaxLiteral = 64 * 1024;
-
-using SaslResult = auth::SaslOutcome;
-
-class Session {
- public:
-  Session(net::Stream& stream, const net::SessionEnv& env)
-      : stream_(stream),
-        env_(env),
-        reader_(stream, env.config->limits.max_line_length),
-        id_(g_next_session_id.fetch_add(1)),
-        timeout_(env.config->timeouts.pre_auth) {
-    peer_ = stream.remote().address().to_string();
-    receiver_.set_limits(limits_for(false));
-  }
-
-  asio::awaitable<void> run();
-
- private:
-  proto::ReceiverLimits limits_for(bool authenticated) const {
-    proto::ReceiverLimits l;
-    std::size_t line = env_.config->limits.max_line_length;
-    l.max_literal = authenticated ? kPostAuthMaxLiteral : kPreAuthMaxLiteral;
-    l.max_command = line + 2 * l.max_literal + 64;
-    return l;
-  }
-  bool login_allowed() const { return stream_.is_tls() || env_.config->auth.allow_plaintext; }
-  bool stopping() const { return env_.stopping != nullptr && env_.stopping->load(); }
-  bool too_many_errors() const {
-    return env_.config->limits.max_errors > 0 && errors_ >= env_.config->limits.max_errors;
-  }
-  std::string capabilities() const;
-
-  asio::awaitable<bool> send(std::string_view text);
-  asio::awaitable<bool> line(std::string_view text);  // text + CRLF
-  asio::awaitable<bool> tagged(const std::string& tag, std::string_view text);
-  asio::awaitable<Read> read_line(std::string& out);
-  asio::awaitable<Read> read_literal(std::size_t size, std::string& out);
-  asio::awaitable<void> wait(std::chrono::milliseconds delay);
-
-  asio::awaitable<Flow> handle(const proto::Request& req);
-  asio::awaitable<Flow> do_starttls(const proto::Request& req);
-  asio::awaitable<Flow> do_login(const proto::Request& req);
-  asio::awaitable<Flow> do_authenticate(const proto::Request& req);
-  asio::awaitable<SaslResult> sasl_exchange(auth::Mechanism mech, std::string initial);
-  asio::awaitable<Read> challenge(std::string_view base64, std::string& answer);
-  // Checks the credentials and answers the command. Returns kClose only if the peer is gone.
-  asio::awaitable<Flow> finish_login(const std::string& tag, const std::string& user,
-                                     const std::string& pass);
-
-  net::Stream& stream_;
-  net::SessionEnv env_;
-  net::LineReader reader_;
-  proto::Receiver receiver_;
-  uint64_t id_;
-  std::chrono::seconds timeout_;
-  std::string peer_;
-  bool authenticated_ = false;
-  std::string user_;
-  uint32_t errors_ = 0;
-  bool closed_ = false;
-};
+RecentTracker& recent_tracker() {
+  static RecentTracker tracker;
+  return tracker;
+}
 
 std::string Session::capabilities() const {
   std::string caps = "IMAP4rev1";
-  if (authenticated_) return caps;
+  if (authenticated_) {
+    return caps + fmt::format(
+                      " IDLE NAMESPACE ID ENABLE UNSELECT MOVE UIDPLUS MULTIAPPEND BINARY CHILDREN"
+                      " SPECIAL-USE LIST-EXTENDED CONDSTORE ESEARCH STATUS=SIZE APPENDLIMIT={}",
+                      env_.config->limits.max_message_size);
+  }
   if (!stream_.is_tls() && stream_.tls_available()) caps += " STARTTLS";
   // RFC 9051 6.2.3 / RFC 3501 7.2.1: LOGINDISABLED when plaintext login is refused.
   caps += login_allowed() ? " AUTH=PLAIN AUTH=LOGIN SASL-IR" : " LOGINDISABLED";
@@ -201,7 +121,7 @@ asio::awaitable<void> Session::run() {
           break;
         }
       } else {
-        auto flow = co_await handle(std::get<proto::Request>(step));
+        auto flow = co_await handle(std::move(std::get<proto::Request>(step)));
         if (flow == Flow::kClose) break;
       }
     }
@@ -218,9 +138,9 @@ asio::awaitable<void> Session::run() {
   spdlog::info("imap[{}] {}: disconnected", id_, peer_);
 }
 
-asio::awaitable<Flow> Session::handle(const proto::Request& req) {
-  const std::string& cmd = req.command;
-  const std::string& tag = req.tag;
+asio::awaitable<Flow> Session::handle(proto::Request req) {
+  const std::string cmd = req.command;
+  const std::string tag = req.tag;
   if (cmd == "CAPABILITY" || cmd == "NOOP" || cmd == "LOGOUT") {
     if (!req.args.empty()) {
       ++errors_;
@@ -233,6 +153,7 @@ asio::awaitable<Flow> Session::handle(const proto::Request& req) {
       co_await line(caps);
       co_await tagged(tag, "OK CAPABILITY completed");
     } else if (cmd == "NOOP") {
+      if (selected_ && !co_await updates(FlushMode::kAll, false)) co_return Flow::kClose;
       co_await tagged(tag, "OK NOOP completed");
     } else {
       co_await line("* BYE Tern logging out");
@@ -261,7 +182,19 @@ asio::awaitable<Flow> Session::handle(const proto::Request& req) {
     co_await tagged(tag, "BAD Please log in first");
     co_return Flow::kContinue;
   }
-  co_await tagged(tag, "NO Not implemented yet");
+  proto::InterpretOptions options;
+  auto parsed = proto::interpret(std::move(req), options);
+  if (!parsed) {
+    ++errors_;
+    std::string text = "BAD " + parsed.error();
+    co_await tagged(tag, text);
+    co_return Flow::kContinue;
+  }
+  Reply reply = co_await dispatch(tag, *parsed);
+  if (reply.close || closed_) co_return Flow::kClose;
+  if (reply.text.rfind("BAD", 0) == 0) ++errors_;
+  if (selected_ && !co_await updates(reply.mode, reply.uid)) co_return Flow::kClose;
+  if (!co_await tagged(tag, reply.text)) co_return Flow::kClose;
   co_return Flow::kContinue;
 }
 
@@ -392,6 +325,7 @@ asio::awaitable<Flow> Session::finish_login(const std::string& tag, const std::s
     case auth::AuthOutcome::Kind::kOk: {
       authenticated_ = true;
       user_ = outcome.identity ? outcome.identity->address : user;
+      account_id_ = outcome.identity ? outcome.identity->account_id : 0;
       spdlog::info("imap[{}] {}: authenticated as {}{}", id_, peer_, user_,
                    outcome.identity && outcome.identity->app_password_id ? " (app password)" : "");
       // RFC 9051 5.4: the autologout timer after login is at least 30 minutes.
@@ -423,7 +357,10 @@ asio::awaitable<Flow> Session::finish_login(const std::string& tag, const std::s
   co_return closed_ ? Flow::kClose : Flow::kContinue;
 }
 
-}  // namespace
+}  // namespace detail
+
+using detail::Session;
+namespace asio = boost::asio;
 
 asio::awaitable<void> run_session(std::unique_ptr<net::Stream> stream, net::SessionEnv env) {
   bool clean = true;
@@ -450,3 +387,4 @@ asio::awaitable<void> run_session(std::unique_ptr<net::Stream> stream, net::Sess
 }
 
 }  // namespace tern::imap
+
