@@ -223,6 +223,15 @@ int main(int argc, char** argv) {
   queue_del->alias("del");
   queue_del->add_option("id", queue_id, "the entry's id (see tern queue list)")->required();
   queue_del->callback(with_store([&](store::MailStore& s) { return cli::queue_del(s, queue_id); }));
+  auto* queue_hold = queue->add_subcommand("hold", "keep a queued message from being tried until released");
+  queue_hold->add_option("id", queue_id, "the entry's id (see tern queue list)")->required();
+  queue_hold->callback(with_store([&](store::MailStore& s) { return cli::queue_hold(s, queue_id, true); }));
+  auto* queue_release = queue->add_subcommand("release", "let a held message be tried again");
+  queue_release->add_option("id", queue_id, "the entry's id (see tern queue list)")->required();
+  queue_release->callback(with_store([&](store::MailStore& s) { return cli::queue_hold(s, queue_id, false); }));
+  auto* queue_retry = queue->add_subcommand("retry", "try a queued message now instead of at its next attempt");
+  queue_retry->add_option("id", queue_id, "the entry's id (see tern queue list)")->required();
+  queue_retry->callback(with_store([&](store::MailStore& s) { return cli::queue_retry(s, queue_id); }));
 
   auto* store_cmd = app.add_subcommand("store", "whole-store tools")->require_subcommand(1);
   std::string copy_from, copy_to;

@@ -54,8 +54,8 @@ int queue_list(store::MailStore& store) {
   std::size_t recipients = 0;
   for (const store::QueueEntry& e : *entries) {
     const store::OutboundMessage& m = e.message;
-    fmt::print("{}\t{} bytes\tqueued {}\tattempts {}\tnext {}\tfrom <{}>\n", e.id, e.size - m.skip,
-               utc(e.created), e.attempts, utc(e.next_attempt), m.sender);
+    fmt::print("{}\t{} bytes\tqueued {}\tattempts {}\tnext {}\tfrom <{}>{}\n", e.id, e.size - m.skip,
+               utc(e.created), e.attempts, utc(e.next_attempt), m.sender, e.held ? "\theld" : "");
     for (const store::OutboundRecipient& r : m.recipients) {
       fmt::print("\t<{}>\t{}\tnotify {}{}{}\n", r.address, state_name(r.state), notify_names(r.notify),
                  r.last_error.empty() ? "" : "\t", r.last_error);
@@ -78,6 +78,34 @@ int queue_del(store::MailStore& store, store::Id id) {
     return 1;
   }
   fmt::print("deleted queue entry {}\n", id);
+  return 0;
+}
+
+int queue_hold(store::MailStore& store, store::Id id, bool held) {
+  auto st = store.set_queue_held(id, held);
+  if (!st) {
+    if (st.error().code == ErrorCode::kNotFound) {
+      fmt::print(stderr, "tern: no queue entry {}\n", id);
+    } else {
+      fmt::print(stderr, "tern: cannot change queue entry {}: {}\n", id, st.error().message);
+    }
+    return 1;
+  }
+  fmt::print("{} queue entry {}\n", held ? "held" : "released", id);
+  return 0;
+}
+
+int queue_retry(store::MailStore& store, store::Id id) {
+  auto st = store.retry_queue_entry(id, static_cast<int64_t>(std::time(nullptr)));
+  if (!st) {
+    if (st.error().code == ErrorCode::kNotFound) {
+      fmt::print(stderr, "tern: no queue entry {}\n", id);
+    } else {
+      fmt::print(stderr, "tern: cannot change queue entry {}: {}\n", id, st.error().message);
+    }
+    return 1;
+  }
+  fmt::print("queue entry {} is due now\n", id);
   return 0;
 }
 

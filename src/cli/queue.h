@@ -1,5 +1,5 @@
-// cli/queue.h: `tern queue list|del`, the operator's view of the outbound queue (what
-// `postqueue -p` and `postsuper -d` are to Postfix).
+// cli/queue.h: `tern queue list|del|hold|release|retry`, the operator's view of the outbound
+// queue (what `postqueue -p`, `postsuper -d|-h|-H` and `postqueue -i` are to Postfix).
 //
 // Like cli/admin.h, each function works on the store it is given, prints results on stdout
 // and errors on stderr, and returns the process exit code (0 success, 1 failure).
@@ -16,5 +16,11 @@ int queue_list(store::MailStore& store);
 
 // Removes one entry without delivering it or sending a bounce. Unknown id: an error and 1.
 int queue_del(store::MailStore& store, store::Id id);
+
+// Holds an entry (the scheduler skips it until released) or releases it. Unknown id: 1.
+int queue_hold(store::MailStore& store, store::Id id, bool held);
+
+// Makes an entry due now (the scheduler tries it on its next pass). Unknown id: 1.
+int queue_retry(store::MailStore& store, store::Id id);
 
 }  // namespace tern::cli

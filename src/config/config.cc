@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 
+#include <cctype>
 #include <algorithm>
 #include <fstream>
 #include <functional>
@@ -149,6 +150,8 @@ class Loader {
         {"auth", [&](const toml::node& n, const std::string& k) { auth(n, k, c.auth); }},
         {"smtp", [&](const toml::node& n, const std::string& k) { smtp(n, k, c.smtp); }},
         {"store", [&](const toml::node& n, const std::string& k) { store(n, k, c.store); }},
+        {"queue", [&](const toml::node& n, const std::string& k) { queue(n, k, c.queue); }},
+        {"route", [&](const toml::node& n, const std::string& k) { routes(n, k, c.routes); }},
         {"listener", [&](const toml::node& n, const std::string& k) {
            listeners(n, k, c.listeners);
          }},
@@ -415,6 +418,43 @@ class Loader {
       error(n, "{}: backend \"postgres\" needs store.postgres.url", path);
   }
 
+  void queue(const toml::node& n, const std::string& path, Queue& out) {
+    table(n, path, {
+        {"enabled", [&](const toml::node& v, const std::string& k) { boolean(v, k, out.enabled); }},
+        {"retry_base", [&](const toml::node& v, const std::string& k) { seconds(v, k, 1, out.retry_base); }},
+        {"retry_max", [&](const toml::node& v, const std::string& k) { seconds(v, k, 1, out.retry_max); }},
+        {"max_age", [&](const toml::node& v, const std::string& k) {
+           int64_t s = 0;
+           if (integer(v, k, 0, int64_t{365} * 86400, s)) out.max_age = std::chrono::seconds(s);
+         }},
+        {"interval", [&](const toml::node& v, const std::string& k) { seconds(v, k, 1, out.interval); }},
+    });
+  }
+
+  void routes(const toml::node& n, const std::string& path, std::vector<Route>& out) {
+    const toml::array* arr = n.as_array();
+    if (!arr) {
+      error(n, "{}: expected [[route]] tables", path);
+      return;
+    }
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      const toml::node& item = *arr->get(i);
+      std::string key = fmt::format("{}[{}]", path, i);
+      Route r;
+      table(item, key, {
+          {"domain", [&](const toml::node& v, const std::string& k) {
+             if (string(v, k, r.domain)) {
+               for (char& ch : r.domain) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+             }
+           }},
+          {"host", [&](const toml::node& v, const std::string& k) { string(v, k, r.host); }},
+          {"port", [&](const toml::node& v, const std::string& k) { integer(v, k, 1, 65535, r.port); }},
+      });
+      if (r.domain.empty() || r.host.empty()) error(item, "{}: a route needs a domain and a host", key);
+      out.push_back(std::move(r));
+    }
+  }
+
   void proxy_trusted(const toml::node& n, const std::string& key, std::vector<std::string>& out) {
     const toml::array* arr = n.as_array();
     if (!arr) {
@@ -576,6 +616,19 @@ std::string to_toml(const Config& c) {
   out += kv("bare_lf", std::string(c.smtp.bare_lf == BareLf::kReject ? "reject" : "normalize"));
   out += kv("recipient_delimiter", c.smtp.recipient_delimiter);
   out += kv("postmaster", c.smtp.postmaster);
+
+  out += "\n[queue]\n";
+  out += kv("enabled", c.queue.enabled);
+  out += kv("retry_base", i64(c.queue.retry_base.count()));
+  out += kv("retry_max", i64(c.queue.retry_max.count()));
+  out += kv("max_age", i64(c.queue.max_age.count()));
+  out += kv("interval", i64(c.queue.interval.count()));
+  for (const Route& r : c.routes) {
+    out += "\n[[route]]\n";
+    out += kv("domain", r.domain);
+    out += kv("host", r.host);
+    out += kv("port", i64(r.port));
+  }
 
   out += "\n[store]\n";
   out += kv("backend", c.store.backend);

@@ -80,6 +80,22 @@ struct Smtp {
                                           // account or alias exists; "" refuses it
 };
 
+// The outbound queue's delivery (queue/scheduler.h).
+struct Queue {
+  bool enabled = true;                      // `tern serve` delivers queued mail
+  std::chrono::seconds retry_base{300};     // wait before the second attempt; doubled after each
+  std::chrono::seconds retry_max{3600};     // the wait never grows past this
+  std::chrono::seconds max_age{5 * 86400};  // then still-deferred recipients fail
+  std::chrono::seconds interval{5};         // how often an idle scheduler looks for due mail
+};
+
+// [[route]]: mail for `domain` ("*": any domain without its own route) goes to host:port.
+struct Route {
+  std::string domain;
+  std::string host;
+  uint16_t port = 25;
+};
+
 struct Postgres {
   std::string url;
   uint32_t pool_size = 8;
@@ -105,6 +121,8 @@ struct Config {
   Auth auth;
   Smtp smtp;
   Store store;
+  Queue queue;
+  std::vector<Route> routes;
 };
 
 // The listeners used when the file has none: unprivileged ports for every protocol.

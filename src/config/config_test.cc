@@ -274,6 +274,10 @@ TEST(ConfigTest, RoundTrip) {
   c.store.postgres.url = "host=db user=tern";
   c.listeners = {Listener{Protocol::kImap, "127.0.0.1", 1143, TlsMode::kImplicit, true}};
   c.proxy_trusted = {"127.0.0.1/32", "fd00::/8"};
+  c.queue.enabled = false;
+  c.queue.retry_base = std::chrono::seconds(7);
+  c.queue.max_age = std::chrono::seconds(0);
+  c.routes = {Route{"b.test", "127.0.0.1", 2525}, Route{"*", "smart.test", 587}};
   std::string text = to_toml(c);
   Config back = load_ok(text);
   EXPECT_EQ(to_toml(back), text);
@@ -284,11 +288,27 @@ TEST(ConfigTest, RoundTrip) {
   EXPECT_TRUE(back.listeners[0].proxy_protocol);
   EXPECT_EQ(back.proxy_trusted, c.proxy_trusted);
   EXPECT_EQ(back.auth.throttle_base_delay, std::chrono::milliseconds(123));
+  EXPECT_FALSE(back.queue.enabled);
+  EXPECT_EQ(back.queue.retry_base, std::chrono::seconds(7));
+  EXPECT_EQ(back.queue.max_age, std::chrono::seconds(0));
+  ASSERT_EQ(back.routes.size(), 2u);
+  EXPECT_EQ(back.routes[0].domain, "b.test");
+  EXPECT_EQ(back.routes[0].port, 2525);
+  EXPECT_EQ(back.routes[1].host, "smart.test");
 
   // The defaults round-trip too, listeners included.
   std::string def = to_toml(defaults());
   EXPECT_NE(def.find("[[listener]]"), std::string::npos);
   EXPECT_EQ(to_toml(load_ok(def)), def);
+}
+
+TEST(ConfigTest, RoutesNeedDomainAndHost) {
+  Config c = load_ok("[[route]]\ndomain = \"B.Test\"\nhost = \"mx.b.test\"\n");
+  ASSERT_EQ(c.routes.size(), 1u);
+  EXPECT_EQ(c.routes[0].domain, "b.test");
+  EXPECT_EQ(c.routes[0].port, 25);
+  EXPECT_NE(load_error("[[route]]\ndomain = \"b.test\"\n").find("a route needs a domain and a host"),
+            std::string::npos);
 }
 
 TEST(ConfigTest, ProxyTrusted) {

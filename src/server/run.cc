@@ -4,6 +4,12 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
@@ -11,6 +17,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "net/blocking_pool.h"
+#include "queue/scheduler.h"
 #include "server/server.h"
 #include "store/change_feed.h"
 #include "server/store_factory.h"
@@ -79,6 +86,21 @@ int run(const config::Config& original) {
                    .c_str(),
                stdout);
   }
+  // The outbound queue's scheduler, on its own thread; store calls go through the pool.
+  boost::asio::io_context queue_io(1);
+  std::thread queue_thread;
+  if (cfg.queue.enabled) {
+    queue::SchedulerOptions qo;
+    qo.owner = fmt::format("{}/{}", cfg.hostname, ::getpid());
+    qo.retry = queue::RetryPolicy{cfg.queue.retry_base.count(), cfg.queue.retry_max.count(),
+                                  cfg.queue.max_age.count()};
+    for (const auto& r : cfg.routes) qo.routes.push_back(queue::Route{r.domain, r.host, r.port});
+    qo.client.helo_name = cfg.hostname;
+    qo.interval = cfg.queue.interval;
+    boost::asio::co_spawn(queue_io, queue::run(**store, *pool, std::move(qo)), boost::asio::detached);
+    queue_thread = std::thread([&queue_io] { queue_io.run(); });
+  }
+
   std::fputs("ready\n", stdout);
   std::fflush(stdout);
 
@@ -100,6 +122,8 @@ int run(const config::Config& original) {
     break;
   }
   server.stop();
+  queue_io.stop();
+  if (queue_thread.joinable()) queue_thread.join();
   pool.reset();  // joins blocking work while the server's io_contexts still exist
   spdlog::info("stopped");
   return 0;

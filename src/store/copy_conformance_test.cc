@@ -364,6 +364,16 @@ class FailingDestination final : public MailStore {
   }
   Result<std::vector<QueueEntry>> list_queue() override { return inner_.list_queue(); }
   Status delete_queue_entry(Id id) override { return inner_.delete_queue_entry(id); }
+  Result<std::vector<QueueEntry>> claim_due(int64_t now, std::size_t limit, std::string_view owner,
+                                            int64_t lease_seconds) override {
+    return inner_.claim_due(now, limit, owner, lease_seconds);
+  }
+  Status record_attempt(Id id, std::string_view owner, std::span<const RecipientOutcome> outcomes,
+                        int64_t next_attempt) override {
+    return inner_.record_attempt(id, owner, outcomes, next_attempt);
+  }
+  Status set_queue_held(Id id, bool held) override { return inner_.set_queue_held(id, held); }
+  Status retry_queue_entry(Id id, int64_t now) override { return inner_.retry_queue_entry(id, now); }
   Result<Domain> add_domain(std::string_view name) override { return inner_.add_domain(name); }
   Status delete_domain(std::string_view name) override { return inner_.delete_domain(name); }
   Result<std::vector<Domain>> list_domains() override { return inner_.list_domains(); }

@@ -170,12 +170,32 @@ class MailStore {
   // advisory lock on one connection per store kept for POP3 locks alone.
   virtual Result<std::unique_ptr<MaildropLock>> lock_maildrop(Id account_id) = 0;
 
-  // ---- The outbound queue (T3 adds claiming with leases across nodes). Entries are made by
-  // deliver(); an entry's id is never reused, even after it is deleted.
+  // ---- The outbound queue. Entries are made by deliver(); an entry's id is never reused,
+  // even after it is deleted.
   // Every entry, oldest first (by created, then by id), recipients in the order queued.
   virtual Result<std::vector<QueueEntry>> list_queue() = 0;
   // Removes the entry; its bytes go when nothing else holds them. kNotFound if absent.
   virtual Status delete_queue_entry(Id id) = 0;
+  // Claims up to `limit` entries for a delivery attempt: those due (next_attempt <= now), not
+  // held, with at least one kQueued recipient, and not leased (no lease, or lease_until <=
+  // now: its owner died or gave up), earliest next_attempt first. In one transaction each
+  // gets lease_owner = owner and lease_until = now + lease_seconds, so no other caller (a
+  // second process, another node on the same PostgreSQL database) claims it before the
+  // lease runs out. Returns the claimed entries, lease fields set. kInvalid for an empty owner.
+  virtual Result<std::vector<QueueEntry>> claim_due(int64_t now, std::size_t limit, std::string_view owner,
+                                                    int64_t lease_seconds) = 0;
+  // Records an attempt made under a lease from claim_due: each outcome sets its recipient's
+  // state and last_error, attempts grows by one, next_attempt becomes `next_attempt`, and the
+  // lease is released. Recipients without an outcome keep theirs. The entry stays (even with
+  // no kQueued recipient left) until delete_queue_entry. kNotFound when the entry is gone;
+  // kBusy when `owner` does not hold its lease (it ran out and another claimed the entry);
+  // kInvalid for an index out of range; nothing changes then.
+  virtual Status record_attempt(Id id, std::string_view owner, std::span<const RecipientOutcome> outcomes,
+                                int64_t next_attempt) = 0;
+  // Holds the entry (claim_due skips it) or releases it. kNotFound if absent.
+  virtual Status set_queue_held(Id id, bool held) = 0;
+  // Makes the entry due now (next_attempt = now); a held entry stays held. kNotFound if absent.
+  virtual Status retry_queue_entry(Id id, int64_t now) = 0;
 
   // ---- Message bytes.
   virtual Result<std::string> read_blob(Id blob_id) = 0;

@@ -155,6 +155,17 @@ struct QueueEntry {
   int64_t next_attempt = 0;   // due when <= now
   uint32_t attempts = 0;
   OutboundMessage message;
+  // Delivery state (MailStore::claim_due). import_queue_entry ignores these three.
+  bool held = false;         // never claimed while set (`tern queue hold`)
+  std::string lease_owner;   // the process attempting it; "" when unclaimed
+  int64_t lease_until = 0;   // the lease runs out at this time; 0 when unclaimed
+};
+
+// The outcome of one delivery attempt for one recipient (MailStore::record_attempt).
+struct RecipientOutcome {
+  std::size_t index = 0;                   // into QueueEntry::message.recipients
+  QueueState state = QueueState::kQueued;  // kQueued: deferred; kDelivered; kFailed
+  std::string reply;                       // the remote reply or local reason: the new last_error
 };
 
 // What MailStore::deliver did.

@@ -187,6 +187,14 @@ def test_remote_recipients_wait_in_the_queue_with_their_dsn_parameters(server):
     assert f"from <{ALICE}>" in head
     assert rcpts == ["<Far@Remote.Example>\tqueued\tnotify failure,delay",
                      "<other@remote.example>\tqueued\tnotify default"]
+    # An operator can hold it, release it, and make it due now.
+    assert f"held queue entry {qid}" in server.cli("queue", "hold", str(qid)).stdout
+    assert queue_entries(server)[qid][0].endswith("\theld")
+    assert f"released queue entry {qid}" in server.cli("queue", "release", str(qid)).stdout
+    assert not queue_entries(server)[qid][0].endswith("\theld")
+    assert f"queue entry {qid} is due now" in server.cli("queue", "retry", str(qid)).stdout
+    missing = server.cli("queue", "hold", "999999", check=False)
+    assert missing.returncode != 0 and "no queue entry" in missing.stderr
     # An operator can drop it; a second delete finds nothing.
     assert f"deleted queue entry {qid}" in server.cli("queue", "delete", str(qid)).stdout
     assert qid not in queue_entries(server)

@@ -146,7 +146,12 @@ CREATE TRIGGER queue_release_blob AFTER DELETE ON queue
   FOR EACH ROW EXECUTE FUNCTION tern_release_blob();
 )sql";
 
-constexpr std::array<const char*, 2> kMigrations = {kMigration1, kMigration2};
+// T3 delivery: a held entry is never claimed for an attempt (`tern queue hold`).
+constexpr const char* kMigration3 = R"sql(
+ALTER TABLE queue ADD COLUMN held boolean NOT NULL DEFAULT false;
+)sql";
+
+constexpr std::array<const char*, 3> kMigrations = {kMigration1, kMigration2, kMigration3};
 
 // Key of the advisory lock that serialises migrations (per database): "tern" in ASCII.
 constexpr const char* kLockSql = "SELECT pg_advisory_xact_lock(1952805486)";

@@ -143,7 +143,12 @@ CREATE TRIGGER queue_release_blob AFTER DELETE ON queue BEGIN
 END;
 )sql";
 
-constexpr std::array<const char*, 2> kMigrations = {kMigration1, kMigration2};
+// T3 delivery: a held entry is never claimed for an attempt (`tern queue hold`).
+constexpr const char* kMigration3 = R"sql(
+ALTER TABLE queue ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+constexpr std::array<const char*, 3> kMigrations = {kMigration1, kMigration2, kMigration3};
 
 // Switches the file to WAL (persistent in the file; setting it again is a no-op). SQLite
 // answers SQLITE_BUSY at once, without the busy handler, while another connection is

@@ -129,6 +129,12 @@ class SqliteStore final : public MailStore {
 
   Result<std::vector<QueueEntry>> list_queue() override;
   Status delete_queue_entry(Id id) override;
+  Result<std::vector<QueueEntry>> claim_due(int64_t now, std::size_t limit, std::string_view owner,
+                                            int64_t lease_seconds) override;
+  Status record_attempt(Id id, std::string_view owner, std::span<const RecipientOutcome> outcomes,
+                        int64_t next_attempt) override;
+  Status set_queue_held(Id id, bool held) override;
+  Status retry_queue_entry(Id id, int64_t now) override;
 
   Result<std::string> read_blob(Id blob_id) override;
   Result<std::unique_ptr<BlobReader>> open_blob(Id blob_id) override;

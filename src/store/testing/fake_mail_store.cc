@@ -513,11 +513,79 @@ Status FakeMailStore::delete_queue_entry(Id id) {
   return wrote({}, lock);
 }
 
+Result<std::vector<QueueEntry>> FakeMailStore::claim_due(int64_t now, std::size_t limit, std::string_view owner,
+                                                         int64_t lease_seconds) {
+  if (owner.empty()) return make_error(ErrorCode::kInvalid, "a queue lease needs an owner");
+  std::unique_lock lock(mu_);
+  std::vector<QueueEntry*> due;
+  for (auto& [id, e] : queue_) {
+    const bool pending = std::any_of(e.message.recipients.begin(), e.message.recipients.end(),
+                                     [](const OutboundRecipient& r) { return r.state == QueueState::kQueued; });
+    const bool leased = !e.lease_owner.empty() && e.lease_until > now;
+    if (e.next_attempt <= now && !e.held && pending && !leased) due.push_back(&e);
+  }
+  std::stable_sort(due.begin(), due.end(),
+                   [](const QueueEntry* x, const QueueEntry* y) { return x->next_attempt < y->next_attempt; });
+  if (due.size() > limit) due.resize(limit);
+  std::vector<QueueEntry> out;
+  for (QueueEntry* e : due) {
+    e->lease_owner = std::string(owner);
+    e->lease_until = now + lease_seconds;
+    out.push_back(*e);
+  }
+  if (!out.empty()) (void)wrote({}, lock);
+  return out;
+}
+
+Status FakeMailStore::record_attempt(Id id, std::string_view owner, std::span<const RecipientOutcome> outcomes,
+                                     int64_t next_attempt) {
+  std::unique_lock lock(mu_);
+  auto it = queue_.find(id);
+  if (it == queue_.end()) return make_error(ErrorCode::kNotFound, "no queue entry {}", id);
+  QueueEntry& e = it->second;
+  if (e.lease_owner.empty() || e.lease_owner != owner) {
+    return make_error(ErrorCode::kBusy, "queue entry {} is not leased to {}", id, owner);
+  }
+  for (const RecipientOutcome& o : outcomes) {
+    if (o.index >= e.message.recipients.size()) {
+      return make_error(ErrorCode::kInvalid, "queue entry {} has no recipient {}", id, o.index);
+    }
+  }
+  for (const RecipientOutcome& o : outcomes) {
+    e.message.recipients[o.index].state = o.state;
+    e.message.recipients[o.index].last_error = o.reply;
+  }
+  e.attempts += 1;
+  e.next_attempt = next_attempt;
+  e.lease_owner.clear();
+  e.lease_until = 0;
+  return wrote({}, lock);
+}
+
+Status FakeMailStore::set_queue_held(Id id, bool held) {
+  std::unique_lock lock(mu_);
+  auto it = queue_.find(id);
+  if (it == queue_.end()) return make_error(ErrorCode::kNotFound, "no queue entry {}", id);
+  it->second.held = held;
+  return wrote({}, lock);
+}
+
+Status FakeMailStore::retry_queue_entry(Id id, int64_t now) {
+  std::unique_lock lock(mu_);
+  auto it = queue_.find(id);
+  if (it == queue_.end()) return make_error(ErrorCode::kNotFound, "no queue entry {}", id);
+  it->second.next_attempt = now;
+  return wrote({}, lock);
+}
+
 Result<Id> FakeMailStore::import_queue_entry(const QueueEntry& entry, std::string_view bytes) {
   if (auto s = check_queue_entry(entry, bytes); !s) return tl::unexpected(s.error());
   std::unique_lock lock(mu_);
   QueueEntry e = entry;
   e.id = next_queue_++;
+  e.held = false;
+  e.lease_owner.clear();
+  e.lease_until = 0;
   e.blob_id = next_blob_++;
   e.size = bytes.size();
   blobs_[e.blob_id] = Blob{std::string(bytes), 1};

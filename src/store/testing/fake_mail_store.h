@@ -5,9 +5,10 @@
 // It keeps domains, accounts with their app passwords, aliases, mailboxes (without rename),
 // messages (append, deliver, list, expunge; not flags, copy or move), blobs shared and
 // freed like the real backends', POP3 maildrop locks (in memory: one store instance is one
-// "node"), and the outbound queue (deliver, list_queue,
-// delete_queue_entry, import_queue_entry), with the semantics of the store conformance
-// suite (the queue part of it runs on this fake too: fake_mail_store_test.cc). Every other
+// "node"), and the outbound queue (deliver, list_queue, delete_queue_entry,
+// import_queue_entry, claim_due, record_attempt, hold and retry), with the semantics of the
+// store conformance suite (the queue part of it runs on this fake too:
+// fake_mail_store_test.cc). Every other
 // method answers kInternal "not in fake". Nothing is durable; commits count write calls.
 //
 // Thread-safety: every method may be called from any thread (one mutex, held for each
@@ -96,6 +97,12 @@ class FakeMailStore : public MailStore {
 
   Result<std::vector<QueueEntry>> list_queue() override;
   Status delete_queue_entry(Id id) override;
+  Result<std::vector<QueueEntry>> claim_due(int64_t now, std::size_t limit, std::string_view owner,
+                                            int64_t lease_seconds) override;
+  Status record_attempt(Id id, std::string_view owner, std::span<const RecipientOutcome> outcomes,
+                        int64_t next_attempt) override;
+  Status set_queue_held(Id id, bool held) override;
+  Status retry_queue_entry(Id id, int64_t now) override;
 
   Result<std::string> read_blob(Id blob_id) override;
   Result<std::unique_ptr<BlobReader>> open_blob(Id blob_id) override;
