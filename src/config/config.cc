@@ -428,7 +428,50 @@ class Loader {
            if (integer(v, k, 0, int64_t{365} * 86400, s)) out.max_age = std::chrono::seconds(s);
          }},
         {"interval", [&](const toml::node& v, const std::string& k) { seconds(v, k, 1, out.interval); }},
+        {"dns_servers", [&](const toml::node& v, const std::string& k) { dns_servers(v, k, out.dns_servers); }},
+        {"smtp_port", [&](const toml::node& v, const std::string& k) { integer(v, k, 1, 65535, out.smtp_port); }},
     });
+  }
+
+  // Name servers for MX lookups: "address", "address:port" or "[v6 address]:port".
+  void dns_servers(const toml::node& n, const std::string& key, std::vector<std::string>& out) {
+    const toml::array* arr = n.as_array();
+    if (!arr) {
+      error(n, "{}: expected an array of name server addresses", key);
+      return;
+    }
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      const toml::node& item = *arr->get(i);
+      std::string k = fmt::format("{}[{}]", key, i);
+      std::string s;
+      if (!string(item, k, s)) continue;
+      std::string host = s;
+      std::string port;
+      bool has_port = false;
+      if (!s.empty() && s.front() == '[') {
+        const std::size_t close = s.find(']');
+        host = close == std::string::npos ? "" : s.substr(1, close - 1);
+        if (close != std::string::npos && close + 1 < s.size()) {
+          if (s[close + 1] != ':') host.clear();
+          has_port = true;
+          port = s.substr(close + 2);
+        }
+      } else if (std::count(s.begin(), s.end(), ':') == 1) {
+        host = s.substr(0, s.find(':'));
+        has_port = true;
+        port = s.substr(s.find(':') + 1);
+      }
+      unsigned char addr[16];
+      const bool ip = inet_pton(AF_INET, host.c_str(), addr) == 1 || inet_pton(AF_INET6, host.c_str(), addr) == 1;
+      const bool port_ok = !has_port || (!port.empty() && port.size() <= 5 && std::all_of(port.begin(), port.end(), [](char c) {
+                                              return c >= '0' && c <= '9';
+                                            }) && std::stoi(port) >= 1 && std::stoi(port) <= 65535);
+      if (!ip || !port_ok) {
+        error(item, "{}: expected an IP address, optionally with :port ([v6]:port), not '{}'", k, s);
+        continue;
+      }
+      out.push_back(std::move(s));
+    }
   }
 
   void routes(const toml::node& n, const std::string& path, std::vector<Route>& out) {
@@ -623,6 +666,12 @@ std::string to_toml(const Config& c) {
   out += kv("retry_max", i64(c.queue.retry_max.count()));
   out += kv("max_age", i64(c.queue.max_age.count()));
   out += kv("interval", i64(c.queue.interval.count()));
+  {
+    toml::array servers;
+    for (const std::string& d : c.queue.dns_servers) servers.push_back(d);
+    out += kv("dns_servers", std::move(servers));
+  }
+  out += kv("smtp_port", i64(c.queue.smtp_port));
   for (const Route& r : c.routes) {
     out += "\n[[route]]\n";
     out += kv("domain", r.domain);

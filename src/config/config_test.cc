@@ -277,6 +277,8 @@ TEST(ConfigTest, RoundTrip) {
   c.queue.enabled = false;
   c.queue.retry_base = std::chrono::seconds(7);
   c.queue.max_age = std::chrono::seconds(0);
+  c.queue.dns_servers = {"127.0.0.1:5353", "[::1]:53", "192.0.2.1"};
+  c.queue.smtp_port = 2525;
   c.routes = {Route{"b.test", "127.0.0.1", 2525}, Route{"*", "smart.test", 587}};
   std::string text = to_toml(c);
   Config back = load_ok(text);
@@ -291,6 +293,8 @@ TEST(ConfigTest, RoundTrip) {
   EXPECT_FALSE(back.queue.enabled);
   EXPECT_EQ(back.queue.retry_base, std::chrono::seconds(7));
   EXPECT_EQ(back.queue.max_age, std::chrono::seconds(0));
+  EXPECT_EQ(back.queue.dns_servers, c.queue.dns_servers);
+  EXPECT_EQ(back.queue.smtp_port, 2525);
   ASSERT_EQ(back.routes.size(), 2u);
   EXPECT_EQ(back.routes[0].domain, "b.test");
   EXPECT_EQ(back.routes[0].port, 2525);
@@ -309,6 +313,19 @@ TEST(ConfigTest, RoutesNeedDomainAndHost) {
   EXPECT_EQ(c.routes[0].port, 25);
   EXPECT_NE(load_error("[[route]]\ndomain = \"b.test\"\n").find("a route needs a domain and a host"),
             std::string::npos);
+}
+
+TEST(ConfigTest, DnsServersMustBeAddresses) {
+  auto bad = [](const std::string& v) {
+    return load_error("[queue]\ndns_servers = [\"" + v + "\"]\n").find("queue.dns_servers[0]") !=
+           std::string::npos;
+  };
+  EXPECT_TRUE(bad("ns.example.org"));
+  EXPECT_TRUE(bad("127.0.0.1:99999"));
+  EXPECT_TRUE(bad("127.0.0.1:"));
+  EXPECT_TRUE(bad("[::1]x"));
+  Config ok = load_ok("[queue]\ndns_servers = [\"::1\", \"[2001:db8::1]:5353\", \"10.0.0.1:53\"]\n");
+  EXPECT_EQ(ok.queue.dns_servers.size(), 3u);
 }
 
 TEST(ConfigTest, ProxyTrusted) {

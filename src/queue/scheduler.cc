@@ -1,6 +1,7 @@
 #include "queue/scheduler.h"
 
 #include <ctime>
+#include <random>
 #include <utility>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -35,9 +36,77 @@ asio::awaitable<std::optional<asio::ip::tcp::endpoint>> resolve(Route route) {
   co_return results.begin()->endpoint();
 }
 
+void log_outcome(const store::QueueEntry& entry, const store::RecipientOutcome& r) {
+  spdlog::info("queue {}: <{}> {}: {}", entry.id, entry.message.recipients[r.index].address,
+               r.state == store::QueueState::kDelivered ? "delivered"
+               : r.state == store::QueueState::kFailed  ? "failed"
+                                                        : "deferred",
+               r.reply);
+}
+
+void fail_all(std::vector<store::RecipientOutcome>& out, const std::vector<std::size_t>& indices,
+              const std::string& why) {
+  for (std::size_t i : indices) out.push_back(store::RecipientOutcome{i, store::QueueState::kFailed, why});
+}
+
+std::mt19937_64& shuffle_rng() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return rng;
+}
+
+// Delivers one domain's recipients to the domain's MX hosts: by preference, every address
+// of each host in turn, until one answers (RFC 5321 5.1 and 4.5.4.1). Appends one outcome
+// per recipient.
+asio::awaitable<void> send_by_mx(dns::Resolver& resolver, const SchedulerOptions& o, const store::QueueEntry& entry,
+                                 const std::string& domain, const std::vector<std::size_t>& indices,
+                                 std::string_view message, std::vector<store::RecipientOutcome>& outcomes) {
+  dns::MxAnswer answer = co_await resolver.mx(domain);
+  dns::MxPlan plan = dns::plan_mx(domain, answer.answer, std::move(answer.records), shuffle_rng());
+  switch (plan.kind) {
+    case dns::MxPlan::Kind::kTemporary:
+      defer_all(outcomes, indices, "DNS: MX lookup for " + domain + " failed: " + answer.detail);
+      co_return;
+    case dns::MxPlan::Kind::kNoDomain:
+      fail_all(outcomes, indices, "5.1.2 the domain " + domain + " does not exist (DNS: " + answer.detail + ")");
+      co_return;
+    case dns::MxPlan::Kind::kNullMx:
+      fail_all(outcomes, indices, "556 5.1.10 the domain " + domain + " accepts no mail (null MX, RFC 7505)");
+      co_return;
+    case dns::MxPlan::Kind::kHosts:
+      break;
+  }
+  std::string last_error;
+  bool dns_trouble = false;
+  for (const std::string& host : plan.hosts) {
+    dns::AddressAnswer addrs = co_await resolver.addresses(host);
+    if (addrs.answer == dns::Answer::kTemporary) dns_trouble = true;
+    if (addrs.answer != dns::Answer::kOk) {
+      last_error = "DNS: no address for " + host + ": " + dns::to_string(addrs.answer);
+      if (plan.implicit && !dns_trouble) {
+        // RFC 5321 5.1: no MX and no address records: the domain cannot take mail.
+        fail_all(outcomes, indices, "5.1.2 the domain " + domain + " has no MX and no address records");
+        co_return;
+      }
+      continue;
+    }
+    for (const asio::ip::address& address : addrs.addresses) {
+      const asio::ip::tcp::endpoint endpoint(address, o.smtp_port);
+      smtp::SendReport report = co_await smtp::send(endpoint, o.client, entry.message, indices, message);
+      if (!report.connected) {
+        last_error = report.outcomes.empty() ? "cannot connect to " + host : report.outcomes.front().reply;
+        spdlog::info("queue {}: MX {} ({}) for {}: {}", entry.id, host, address.to_string(), domain, last_error);
+        continue;
+      }
+      for (auto& r : report.outcomes) outcomes.push_back(std::move(r));
+      co_return;
+    }
+  }
+  defer_all(outcomes, indices, "no MX host of " + domain + " answered: " + last_error);
+}
+
 // Attempts one claimed entry and records the outcome.
 asio::awaitable<void> attempt(store::MailStore& store, net::BlockingPool& pool, const SchedulerOptions& o,
-                              store::QueueEntry entry) {
+                              dns::Resolver* resolver, store::QueueEntry entry) {
   std::vector<store::RecipientOutcome> outcomes;
   auto groups = pending_by_domain(entry.message);
   auto read = [&] { return store.read_blob(entry.blob_id); };
@@ -47,9 +116,19 @@ asio::awaitable<void> attempt(store::MailStore& store, net::BlockingPool& pool, 
       defer_all(outcomes, indices, "cannot read the message: " + bytes.error().message);
       continue;
     }
+    const std::string_view message = *bytes;
     std::optional<Route> route = find_route(o.routes, domain);
+    if (!route && resolver != nullptr) {
+      std::vector<store::RecipientOutcome> mx_outcomes;
+      co_await send_by_mx(*resolver, o, entry, domain, indices, message, mx_outcomes);
+      for (auto& r : mx_outcomes) {
+        log_outcome(entry, r);
+        outcomes.push_back(std::move(r));
+      }
+      continue;
+    }
     if (!route) {
-      defer_all(outcomes, indices, "no route for " + domain + " (MX lookup is not implemented yet)");
+      defer_all(outcomes, indices, "no route for " + domain + " and no DNS resolver");
       continue;
     }
     std::optional<asio::ip::tcp::endpoint> endpoint = co_await resolve(*route);
@@ -57,14 +136,9 @@ asio::awaitable<void> attempt(store::MailStore& store, net::BlockingPool& pool, 
       defer_all(outcomes, indices, "cannot resolve " + route->host);
       continue;
     }
-    const std::string_view message = *bytes;
     smtp::SendReport report = co_await smtp::send(*endpoint, o.client, entry.message, indices, message);
     for (auto& r : report.outcomes) {
-      spdlog::info("queue {}: <{}> {}: {}", entry.id, entry.message.recipients[r.index].address,
-                   r.state == store::QueueState::kDelivered ? "delivered"
-                   : r.state == store::QueueState::kFailed  ? "failed"
-                                                            : "deferred",
-                   r.reply);
+      log_outcome(entry, r);
       outcomes.push_back(std::move(r));
     }
   }
@@ -97,21 +171,28 @@ asio::awaitable<void> attempt(store::MailStore& store, net::BlockingPool& pool, 
 }  // namespace
 
 asio::awaitable<std::size_t> run_once(store::MailStore& store, net::BlockingPool& pool,
-                                      const SchedulerOptions& options, int64_t now) {
+                                      const SchedulerOptions& options, int64_t now, dns::Resolver* resolver) {
   auto claim = [&] { return store.claim_due(now, options.batch, options.owner, options.lease_seconds); };
   Result<std::vector<store::QueueEntry>> claimed = co_await pool.run(claim);
   if (!claimed) {
     spdlog::warn("queue: cannot claim due entries: {}", claimed.error().to_string());
     co_return 0;
   }
-  for (store::QueueEntry& e : *claimed) co_await attempt(store, pool, options, std::move(e));
+  for (store::QueueEntry& e : *claimed) co_await attempt(store, pool, options, resolver, std::move(e));
   co_return claimed->size();
 }
 
 asio::awaitable<void> run(store::MailStore& store, net::BlockingPool& pool, SchedulerOptions options) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
+  auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer timer(executor);
+  std::unique_ptr<dns::Resolver> resolver;
+  if (auto made = dns::Resolver::create(executor, options.dns)) {
+    resolver = std::move(*made);
+  } else {
+    spdlog::error("queue: no DNS resolver, so only [[route]] domains get mail: {}", made.error().to_string());
+  }
   for (;;) {
-    const std::size_t n = co_await run_once(store, pool, options, now_seconds());
+    const std::size_t n = co_await run_once(store, pool, options, now_seconds(), resolver.get());
     if (n >= options.batch) continue;
     timer.expires_after(options.interval);
     error_code ec;

@@ -4,8 +4,11 @@
 // retry policy (MailStore::record_attempt), and removes entries once every recipient was
 // delivered. Several processes or nodes may run it on one store: leases keep them apart.
 //
-// Not yet: DNS MX (a domain without a route is deferred), bounces (failed recipients stay
-// in the queue, visible in `tern queue list`), STARTTLS.
+// A domain without a [[route]] goes to its MX hosts (RFC 5321 5.1) found through the c-ares
+// resolver: by preference, each host's addresses in turn, the domain itself when it has no
+// MX; NXDOMAIN and a null MX (RFC 7505) fail the recipients at once, DNS trouble defers
+// them. Not yet: bounces (failed recipients stay in the queue, visible in `tern queue
+// list`), STARTTLS.
 //
 // Thread-safety: run on one executor; store calls go through the blocking pool, never on the
 // I/O thread. The store and pool must outlive the coroutines.
@@ -18,6 +21,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "dns/resolver.h"
 #include "net/blocking_pool.h"
 #include "queue/policy.h"
 #include "smtp/client.h"
@@ -33,12 +37,16 @@ struct SchedulerOptions {
   std::chrono::seconds interval{5};    // pause between passes that found nothing more
   int64_t lease_seconds = 1800;        // longer than one attempt can take
   std::size_t batch = 16;              // entries claimed per pass
+  dns::ResolverOptions dns;            // for MX lookups (run() makes the resolver)
+  uint16_t smtp_port = 25;             // the port of MX hosts
 };
 
 // One pass at time `now`: claims up to options.batch due entries and attempts each.
-// Returns how many were claimed; store failures are logged and end the pass.
+// Returns how many were claimed; store failures are logged and end the pass. Without a
+// resolver, domains without a route are deferred.
 boost::asio::awaitable<std::size_t> run_once(store::MailStore& store, net::BlockingPool& pool,
-                                             const SchedulerOptions& options, int64_t now);
+                                             const SchedulerOptions& options, int64_t now,
+                                             dns::Resolver* resolver = nullptr);
 
 // Passes forever, pausing options.interval when a pass claimed less than a full batch.
 // Ends when its executor's io_context stops.

@@ -97,6 +97,8 @@ int run(const config::Config& original) {
     for (const auto& r : cfg.routes) qo.routes.push_back(queue::Route{r.domain, r.host, r.port});
     qo.client.helo_name = cfg.hostname;
     qo.interval = cfg.queue.interval;
+    qo.dns.servers = cfg.queue.dns_servers;
+    qo.smtp_port = cfg.queue.smtp_port;
     boost::asio::co_spawn(queue_io, queue::run(**store, *pool, std::move(qo)), boost::asio::detached);
     queue_thread = std::thread([&queue_io] { queue_io.run(); });
   }

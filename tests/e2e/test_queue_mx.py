@@ -1,0 +1,159 @@
+"""The outbound queue finds the receiving server through DNS MX records, served by a dnsmasq
+the test starts on a loopback port: MX preference and fallback to the next host, the
+domain's own address when it has no MX (RFC 5321 5.1), null MX (RFC 7505) and NXDOMAIN
+failing at once."""
+import base64
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from harness import SMTP_LISTENERS, SmtpWire, TernServer, start_mail_server
+
+ALICE = "alice@example.org"
+
+
+def wait_for(predicate, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Dnsmasq:
+    """dnsmasq in the foreground on 127.0.0.1:<port>, answering only from its command line:
+    every name under .test that it was not given is NXDOMAIN (--local)."""
+
+    def __init__(self, records):
+        self.port = free_udp_port()
+        self.proc = subprocess.Popen(
+            [shutil.which("dnsmasq") or "/usr/sbin/dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
+             "--no-resolv", "--no-hosts", "--no-poll", "--bind-interfaces", "--listen-address=127.0.0.1",
+             f"--port={self.port}", "--local=/test/", "--user=root", "--log-facility=-", *records],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # Ready once it answers a query.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"dnsmasq exited: {self.proc.stdout.read().decode()}")
+            if self._answers():
+                return
+            time.sleep(0.1)
+        raise AssertionError("dnsmasq did not answer")
+
+    def _answers(self):
+        query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x05probe\x04test\x00\x00\x01\x00\x01"
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(0.3)
+            try:
+                s.sendto(query, ("127.0.0.1", self.port))
+                return s.recv(512)[:2] == b"\x12\x34"
+            except OSError:
+                return False
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def submit(server, recipients, subject):
+    c = SmtpWire(server.port("submission", "starttls"))
+    try:
+        c.ehlo()
+        c.starttls()
+        c.ehlo()
+        token = base64.b64encode(f"\0{ALICE}\0alice's long password".encode()).decode()
+        assert c.cmd(f"AUTH PLAIN {token}")[0] == 235
+        assert c.cmd(f"MAIL FROM:<{ALICE}>")[0] == 250
+        for r in recipients:
+            assert c.cmd(f"RCPT TO:<{r}>")[0] == 250
+        code, text = c.data(f"Subject: {subject}\r\nFrom: <{ALICE}>\r\n\r\nhello\r\n".encode())
+        assert code == 250, (code, text)
+    finally:
+        c.close()
+
+
+def recipient_lines(server):
+    """address -> (state, last error) from `tern queue list`."""
+    out = {}
+    for line in server.cli("queue", "list").stdout.splitlines():
+        if line.startswith("\t<"):
+            fields = line.split("\t")
+            out[fields[1].strip("<>")] = (fields[2], fields[4] if len(fields) > 4 else "")
+    return out
+
+
+@pytest.fixture
+def mx_world():
+    """B takes mail for b.test and implicit.test on 127.0.0.1; DNS says b.test's best MX is
+    mx0.b.test on 127.0.0.2 (nothing listens there) and the next is mx.b.test on 127.0.0.1,
+    implicit.test has only an A record, nomail.test has a null MX, and gone.test does not
+    exist. A delivers with that DNS, to port B's SMTP port."""
+    if not (shutil.which("dnsmasq") or shutil.which("/usr/sbin/dnsmasq")):
+        pytest.fail("dnsmasq is missing: scripts/setup installs dnsmasq-base")
+    dns = Dnsmasq(["--mx-host=b.test,mx0.b.test,5", "--mx-host=b.test,mx.b.test,10",
+                   "--host-record=mx0.b.test,127.0.0.2", "--host-record=mx.b.test,127.0.0.1",
+                   "--host-record=implicit.test,127.0.0.1",
+                   # RFC 7505 null MX: preference 0, exchange "." (the root).
+                   "--dns-rr=nomail.test,15,000000"])
+    b = TernServer(hostname="mx.b.test", listeners=SMTP_LISTENERS)
+    a = None
+    try:
+        b.add_user("bob@b.test", "bob's long password")
+        b.add_user("ivy@implicit.test", "ivy's long password")
+        b.start()
+        config = ("[queue]\ninterval = 1\nretry_base = 1\nretry_max = 2\n"
+                  f'dns_servers = ["127.0.0.1:{dns.port}"]\nsmtp_port = {b.port("smtp", "starttls")}\n')
+        a = start_mail_server(extra_config=config)
+        yield a, b
+    finally:
+        if a:
+            a.close()
+        b.close()
+        dns.close()
+
+
+def test_mx_by_preference_falls_back_to_the_next_host(mx_world):
+    a, b = mx_world
+    submit(a, ["bob@b.test"], "by mx")
+    assert wait_for(lambda: len(b.messages("bob@b.test")) == 1), a.cli("queue", "list").stdout
+    stored = b.message_bytes("bob@b.test", b.messages("bob@b.test")[0]["uid"])
+    assert b"Subject: by mx" in stored
+    assert wait_for(lambda: "0 messages" in a.cli("queue", "list").stdout)
+
+
+def test_domain_without_mx_gets_mail_at_its_address(mx_world):
+    a, b = mx_world
+    submit(a, ["ivy@implicit.test"], "implicit mx")
+    assert wait_for(lambda: len(b.messages("ivy@implicit.test")) == 1), a.cli("queue", "list").stdout
+
+
+def test_null_mx_and_missing_domain_fail_at_once(mx_world):
+    a, b = mx_world
+    submit(a, ["someone@nomail.test", "someone@gone.test", "bob@b.test"], "three ways")
+    # Bob gets it; the other two fail on the first attempt, not after retries.
+    assert wait_for(lambda: len(b.messages("bob@b.test")) == 1), a.cli("queue", "list").stdout
+
+    def settled():
+        lines = recipient_lines(a)
+        return all(lines.get(r, ("queued",))[0] != "queued" for r in ["someone@nomail.test", "someone@gone.test"])
+
+    assert wait_for(settled), a.cli("queue", "list").stdout
+    lines = recipient_lines(a)
+    assert lines["someone@nomail.test"][0] == "failed"
+    assert "null MX" in lines["someone@nomail.test"][1]
+    assert lines["someone@gone.test"][0] == "failed"
+    assert "does not exist" in lines["someone@gone.test"][1]
