@@ -96,6 +96,8 @@ int run(const config::Config& original) {
                                   cfg.queue.max_age.count()};
     for (const auto& r : cfg.routes) qo.routes.push_back(queue::Route{r.domain, r.host, r.port});
     qo.client.helo_name = cfg.hostname;
+    qo.bounce.dsn.hostname = cfg.hostname;
+    qo.bounce.smtp = cfg.smtp;
     qo.interval = cfg.queue.interval;
     boost::asio::co_spawn(queue_io, queue::run(**store, *pool, std::move(qo)), boost::asio::detached);
     queue_thread = std::thread([&queue_io] { queue_io.run(); });
