@@ -16,7 +16,7 @@ void expire_deferred(std::vector<store::RecipientOutcome>& outcomes) {
   for (store::RecipientOutcome& o : outcomes) {
     if (o.state != store::QueueState::kQueued) continue;
     o.state = store::QueueState::kFailed;
-    o.reply = "delivery time expired; last: " + o.reply;
+    o.reply = std::string(kExpiredPrefix) + o.reply;
   }
 }
 

@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "store/types.h"
@@ -28,9 +29,10 @@ struct RetryPolicy {
 int64_t next_attempt(const RetryPolicy& policy, int64_t now, uint32_t attempts);
 
 // An entry queued at `created` has expired at `now` when its age reaches max_age; then every
-// deferred outcome (kQueued) becomes kFailed, its reply kept and a reason added.
+// deferred outcome (kQueued) becomes kFailed, its reply kept after kExpiredPrefix.
 bool expired(const RetryPolicy& policy, int64_t created, int64_t now);
 void expire_deferred(std::vector<store::RecipientOutcome>& outcomes);
+inline constexpr std::string_view kExpiredPrefix = "delivery time expired; last: ";
 
 // The kQueued recipients of `message` by lower-cased domain (indices into recipients, in
 // order). Addresses without '@' are grouped under "".

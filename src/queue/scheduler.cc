@@ -1,7 +1,9 @@
 #include "queue/scheduler.h"
 
 #include <ctime>
+#include <optional>
 #include <random>
+#include <string_view>
 #include <utility>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -144,6 +146,21 @@ asio::awaitable<void> attempt(store::MailStore& store, net::BlockingPool& pool, 
   }
   const int64_t done = now_seconds();
   if (expired(o.retry, entry.created, done)) expire_deferred(outcomes);
+  // The bounce for the recipients that failed now is durable before the attempt is recorded:
+  // a crash between the two sends the bounce again on the next attempt (the recipients are
+  // still kQueued in the store), never loses it. A bounce that cannot be stored leaves them
+  // queued, so they are tried and bounced again later.
+  const std::vector<FailedRecipient> failed = failed_recipients(outcomes);
+  if (!failed.empty()) {
+    std::optional<std::string_view> original;
+    if (bytes) original = *bytes;
+    auto bounce = [&] { return send_bounce(store, o.bounce, entry, original, failed, done); };
+    Result<BounceSent> sent = co_await pool.run(bounce);
+    if (!sent) {
+      spdlog::warn("queue {}: cannot store the bounce: {}", entry.id, sent.error().to_string());
+      defer_unbounced(outcomes, "cannot store the bounce");
+    }
+  }
   const int64_t next = next_attempt(o.retry, done, entry.attempts + 1);
   auto record = [&] { return store.record_attempt(entry.id, o.owner, outcomes, next); };
   Status recorded = co_await pool.run(record);
@@ -151,17 +168,16 @@ asio::awaitable<void> attempt(store::MailStore& store, net::BlockingPool& pool, 
     spdlog::warn("queue {}: cannot record the attempt: {}", entry.id, recorded.error().to_string());
     co_return;
   }
-  // Every recipient delivered: the entry is done. Failed ones stay for the operator (and,
-  // later, the bounce).
-  bool all_delivered = true;
+  // No recipient left to try (each delivered, or failed and bounced): the entry is done.
+  bool done_with = true;
   for (std::size_t i = 0; i < entry.message.recipients.size(); ++i) {
     store::QueueState st = entry.message.recipients[i].state;
     for (const auto& oc : outcomes) {
       if (oc.index == i) st = oc.state;
     }
-    if (st != store::QueueState::kDelivered) all_delivered = false;
+    if (st == store::QueueState::kQueued) done_with = false;
   }
-  if (all_delivered) {
+  if (done_with) {
     auto remove = [&] { return store.delete_queue_entry(entry.id); };
     Status removed = co_await pool.run(remove);
     if (!removed) spdlog::warn("queue {}: cannot remove: {}", entry.id, removed.error().to_string());

@@ -65,17 +65,44 @@ TEST(Scheduler, DefersUnreachableAndUnroutedDomainsWithBackOff) {
   EXPECT_EQ(pass(s, o, now + 1), 0u);
 }
 
-TEST(Scheduler, ExpiredEntriesFailTheirDeferredRecipients) {
+TEST(Scheduler, ExpiredEntriesAreBouncedAndRemoved) {
   store::testing::FakeMailStore s(nullptr);
-  queue_to(s, {"carol@c.test"});
+  const store::Id id = queue_to(s, {"carol@c.test"});
+  SchedulerOptions o;
+  o.owner = "test";
+  o.retry.max_age = 0;
+  o.bounce.dsn.hostname = "mx.a.test";
+  EXPECT_EQ(pass(s, o, static_cast<int64_t>(std::time(nullptr))), 1u);
+  // The sender's domain is not local: the bounce is queued for it from <>, and the expired
+  // entry is gone.
+  auto q = s.list_queue();
+  ASSERT_TRUE(q);
+  ASSERT_EQ(q->size(), 1u);
+  const store::QueueEntry& b = (*q)[0];
+  EXPECT_NE(b.id, id);
+  EXPECT_EQ(b.message.sender, "");
+  ASSERT_EQ(b.message.recipients.size(), 1u);
+  EXPECT_EQ(b.message.recipients[0].address, "alice@a.test");
+  auto bytes = s.read_blob(b.blob_id);
+  ASSERT_TRUE(bytes);
+  EXPECT_NE(bytes->find("Final-Recipient: rfc822; carol@c.test"), std::string::npos) << *bytes;
+  EXPECT_NE(bytes->find("Status: 4.4.7"), std::string::npos) << *bytes;
+  EXPECT_NE(bytes->find("Diagnostic-Code: "), std::string::npos) << *bytes;
+}
+
+TEST(Scheduler, AnExpiredBounceIsRemovedWithoutAnotherBounce) {
+  store::testing::FakeMailStore s(nullptr);
+  store::OutboundMessage m;
+  m.sender = "";
+  m.recipients.push_back({"alice@a.test", 0, "", store::QueueState::kQueued, ""});
+  ASSERT_TRUE(s.deliver("Subject: bounce\r\n\r\nx\r\n", 0, {}, &m));
   SchedulerOptions o;
   o.owner = "test";
   o.retry.max_age = 0;
   EXPECT_EQ(pass(s, o, static_cast<int64_t>(std::time(nullptr))), 1u);
   auto q = s.list_queue();
-  ASSERT_TRUE(q && q->size() == 1);
-  EXPECT_EQ((*q)[0].message.recipients[0].state, store::QueueState::kFailed);
-  EXPECT_NE((*q)[0].message.recipients[0].last_error.find("expired"), std::string::npos);
+  ASSERT_TRUE(q);
+  EXPECT_TRUE(q->empty());
 }
 
 }  // namespace

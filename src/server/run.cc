@@ -96,6 +96,8 @@ int run(const config::Config& original) {
                                   cfg.queue.max_age.count()};
     for (const auto& r : cfg.routes) qo.routes.push_back(queue::Route{r.domain, r.host, r.port});
     qo.client.helo_name = cfg.hostname;
+    qo.bounce.dsn.hostname = cfg.hostname;
+    qo.bounce.smtp = cfg.smtp;
     qo.interval = cfg.queue.interval;
     qo.dns.servers = cfg.queue.dns_servers;
     qo.smtp_port = cfg.queue.smtp_port;
