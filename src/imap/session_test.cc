@@ -435,5 +435,19 @@ TEST_F(MailboxTest, IdleEndsWithDone) {
   });
 }
 
+TEST_F(MailboxTest, IdleIsNotActivity) {
+  // RFC 2177 3: the server may log out an idling client after its inactivity timeout; a
+  // client must re-issue IDLE to stay connected.
+  config_.timeouts.post_auth = std::chrono::seconds(1);
+  run([](Client& c) {
+    login(c);
+    cmd(c, "a1", "SELECT INBOX");
+    c.send("a2 IDLE\r\n");
+    EXPECT_EQ(c.line(), "+ idling");
+    EXPECT_EQ(c.line(), "* BYE Autologout; idle for too long");
+    EXPECT_EQ(c.line(), "<EOF>");
+  });
+}
+
 }  // namespace
 }  // namespace tern::imap

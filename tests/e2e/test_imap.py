@@ -283,3 +283,30 @@ def test_deleting_a_selected_mailbox_ends_the_other_session(server):
         a.noop()
     b.logout()
 
+
+def test_autologout_before_and_after_login():
+    """[timeouts] pre_auth ends a connection that never logs in, post_auth one that stays
+    silent after login, also in IDLE (RFC 2177: clients re-issue IDLE to stay connected)."""
+    s = TernServer(extra_config="[timeouts]\npre_auth = 1\npost_auth = 2")
+    s.add_user("alice@example.org", PASSWORD)
+    s.start()
+    try:
+        with CTX.wrap_socket(socket.create_connection(("127.0.0.1", s.port("imap", "implicit")), timeout=30)) as c:
+            f = c.makefile("rb")
+            assert f.readline().startswith(b"* OK")
+            assert f.readline() == b"* BYE Autologout; idle for too long\r\n"
+            assert f.readline() == b""
+        with CTX.wrap_socket(socket.create_connection(("127.0.0.1", s.port("imap", "implicit")), timeout=30)) as c:
+            f = c.makefile("rb")
+            f.readline()
+            c.sendall(f'a1 LOGIN alice@example.org "{PASSWORD}"\r\n'.encode())
+            assert f.readline().startswith(b"a1 OK")
+            c.sendall(b"a2 SELECT INBOX\r\n")
+            while not f.readline().startswith(b"a2 OK"):
+                pass
+            c.sendall(b"a3 IDLE\r\n")
+            assert f.readline().startswith(b"+ ")
+            assert f.readline() == b"* BYE Autologout; idle for too long\r\n"
+            assert f.readline() == b""
+    finally:
+        s.close()
