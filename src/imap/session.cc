@@ -24,10 +24,12 @@ std::string Session::capabilities() const {
   std::string caps = "IMAP4rev1";
   if (authenticated_) {
     return caps + fmt::format(
-                      " IDLE NAMESPACE ID ENABLE UNSELECT MOVE UIDPLUS MULTIAPPEND BINARY CHILDREN"
+                      " LITERAL+ IDLE NAMESPACE ID ENABLE UNSELECT MOVE UIDPLUS MULTIAPPEND BINARY CHILDREN"
                       " SPECIAL-USE LIST-EXTENDED CONDSTORE ESEARCH STATUS=SIZE APPENDLIMIT={}",
                       env_.config->limits.max_message_size);
   }
+  // RFC 7888: non-synchronizing literals "{n+}", in every state.
+  caps += " LITERAL+";
   if (!stream_.is_tls() && stream_.tls_available()) caps += " STARTTLS";
   // RFC 9051 6.2.3 / RFC 3501 7.2.1: LOGINDISABLED when plaintext login is refused.
   caps += login_allowed() ? " AUTH=PLAIN AUTH=LOGIN SASL-IR" : " LOGINDISABLED";
@@ -113,8 +115,18 @@ asio::awaitable<void> Session::run() {
         continue;  // the next line continues the command
       }
       if (auto* err = std::get_if<proto::ParseError>(&step)) {
-        ++errors_;
-        std::string text = fmt::format("{} BAD {}", err->tag.empty() ? "*" : err->tag, err->message);
+        std::string text;
+        if (err->too_big && !err->fatal && authenticated_ && err->command == "APPEND") {
+          // RFC 7889 4: a message over APPENDLIMIT is refused before its bytes are read
+          // (no "+" was sent); not a protocol error.
+          text = fmt::format("{} NO [TOOBIG] Message too large", err->tag);
+        } else {
+          // RFC 7888 4: a non-synchronizing literal over the limit gets BAD [TOOBIG] and the
+          // connection is closed, as its bytes are already on their way.
+          ++errors_;
+          text = fmt::format("{} BAD {}{}", err->tag.empty() ? "*" : err->tag,
+                             err->too_big ? "[TOOBIG] " : "", err->message);
+        }
         co_await line(text);
         if (err->fatal) {
           co_await line("* BYE Cannot continue after this error");

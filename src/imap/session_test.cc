@@ -23,7 +23,7 @@ using net::testing::Client;
 
 // The capabilities after login (APPENDLIMIT is the default max_message_size).
 constexpr std::string_view kAuthCaps =
-    "IMAP4rev1 IDLE NAMESPACE ID ENABLE UNSELECT MOVE UIDPLUS MULTIAPPEND BINARY CHILDREN SPECIAL-USE "
+    "IMAP4rev1 LITERAL+ IDLE NAMESPACE ID ENABLE UNSELECT MOVE UIDPLUS MULTIAPPEND BINARY CHILDREN SPECIAL-USE "
     "LIST-EXTENDED CONDSTORE ESEARCH STATUS=SIZE APPENDLIMIT=52428800";
 std::string logged_in(std::string_view tag) {
   return std::string(tag) + " OK [CAPABILITY " + std::string(kAuthCaps) + "] Logged in";
@@ -42,9 +42,9 @@ auto tagged(std::string tag) {
 
 TEST_F(SessionTest, GreetsWithCapabilitiesAndLogsOut) {
   run([](Client& c) {
-    EXPECT_EQ(c.line(), "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN AUTH=LOGIN SASL-IR] Tern ready");
+    EXPECT_EQ(c.line(), "* OK [CAPABILITY IMAP4rev1 LITERAL+ AUTH=PLAIN AUTH=LOGIN SASL-IR] Tern ready");
     c.send("a1 CAPABILITY\r\n");
-    EXPECT_EQ(c.line(), "* CAPABILITY IMAP4rev1 AUTH=PLAIN AUTH=LOGIN SASL-IR");
+    EXPECT_EQ(c.line(), "* CAPABILITY IMAP4rev1 LITERAL+ AUTH=PLAIN AUTH=LOGIN SASL-IR");
     EXPECT_EQ(c.line(), "a1 OK CAPABILITY completed");
     c.send("a2 noop\r\n");
     EXPECT_EQ(c.line(), "a2 OK NOOP completed");
@@ -125,9 +125,32 @@ TEST_F(SessionTest, AnswersBadCommandsAndGoesOn) {
     c.send("a5 NOOP " + std::string(200, 'x') + "\r\n");
     EXPECT_EQ(c.line(), "* BAD Command line too long");
     c.send("a6 LOGIN {5000}\r\n");
-    EXPECT_EQ(c.line(), "a6 BAD Literal too large");
+    EXPECT_EQ(c.line(), "a6 BAD [TOOBIG] Literal too large");
     c.send("a7 NOOP\r\n");
     EXPECT_EQ(c.line(), "a7 OK NOOP completed");
+  });
+}
+
+TEST_F(SessionTest, NonSynchronizingLiteralsNeedNoContinuation) {
+  // RFC 7888: "{n+}" literals follow at once; the server sends no "+".
+  run([](Client& c) {
+    c.line();
+    c.send("a1 LOGIN {17+}\r\nalice@example.com {6+}\r\nsecret\r\n");
+    EXPECT_EQ(c.line(), logged_in("a1"));
+    c.send("a2 NOOP\r\n");
+    EXPECT_EQ(c.line(), "a2 OK NOOP completed");
+  });
+}
+
+TEST_F(SessionTest, NonSynchronizingLiteralOverTheLimitEndsTheSession) {
+  // RFC 7888 4: its bytes are already on their way and cannot be told from commands, so
+  // the server answers BAD [TOOBIG] and closes rather than read them as commands.
+  run([](Client& c) {
+    c.line();
+    c.send("a1 LOGIN alice@example.com {5000+}\r\n");
+    EXPECT_EQ(c.line(), "a1 BAD [TOOBIG] Literal too large");
+    EXPECT_EQ(c.line(), "* BYE Cannot continue after this error");
+    EXPECT_EQ(c.line(), "<EOF>");
   });
 }
 
@@ -146,7 +169,7 @@ TEST_F(SessionTest, ByeAfterTooManyErrors) {
 TEST_F(SessionTest, LoginDisabledWithoutTls) {
   config_.auth.allow_plaintext = false;
   run([](Client& c) {
-    EXPECT_EQ(c.line(), "* OK [CAPABILITY IMAP4rev1 LOGINDISABLED] Tern ready");
+    EXPECT_EQ(c.line(), "* OK [CAPABILITY IMAP4rev1 LITERAL+ LOGINDISABLED] Tern ready");
     c.send("a1 LOGIN alice@example.com secret\r\n");
     EXPECT_EQ(c.line(), "a1 NO [PRIVACYREQUIRED] Plaintext login not allowed; use STARTTLS");
     c.send("a2 AUTHENTICATE PLAIN\r\n");
@@ -158,13 +181,13 @@ TEST_F(SessionTest, StartTlsThenLogin) {
   config_.auth.allow_plaintext = false;
   use_tls();
   run([](Client& c) {
-    EXPECT_EQ(c.line(), "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] Tern ready");
+    EXPECT_EQ(c.line(), "* OK [CAPABILITY IMAP4rev1 LITERAL+ STARTTLS LOGINDISABLED] Tern ready");
     c.send("a1 STARTTLS\r\na2 LOGIN alice@example.com secret\r\n");
     EXPECT_EQ(c.line(), "a1 OK Begin TLS negotiation now");
     ASSERT_TRUE(c.start_tls());
     c.send("a3 CAPABILITY\r\n");
     // The pipelined plaintext LOGIN was discarded, not answered.
-    EXPECT_EQ(c.line(), "* CAPABILITY IMAP4rev1 AUTH=PLAIN AUTH=LOGIN SASL-IR");
+    EXPECT_EQ(c.line(), "* CAPABILITY IMAP4rev1 LITERAL+ AUTH=PLAIN AUTH=LOGIN SASL-IR");
     EXPECT_EQ(c.line(), "a3 OK CAPABILITY completed");
     c.send("a4 STARTTLS\r\n");
     EXPECT_EQ(c.line(), "a4 BAD TLS already active");
@@ -341,6 +364,34 @@ TEST_F(MailboxTest, SelectFetchStoreSearchExpunge) {
   });
 }
 
+TEST_F(MailboxTest, AppendOverTheLimitIsRefusedBeforeItsBytes) {
+  config_.limits.max_message_size = 1000;
+  run([](Client& c) {
+    c.line();
+    c.send("l1 LOGIN alice@example.com secret\r\n");
+    EXPECT_NE(c.line().find("APPENDLIMIT=1000]"), std::string::npos);
+    // RFC 7889 4: NO [TOOBIG] at once, no "+" continuation; the session goes on.
+    c.send("a1 APPEND INBOX {1001}\r\n");
+    EXPECT_EQ(c.line(), "a1 NO [TOOBIG] Message too large");
+    EXPECT_EQ(cmd(c, "a2", "NOOP").back(), "a2 OK NOOP completed");
+    // MULTIAPPEND: the second message is too large; nothing is appended.
+    c.send("a3 APPEND INBOX {" + std::to_string(kMessage.size()) + "}\r\n");
+    EXPECT_EQ(c.line(), "+ Ready for literal data");
+    c.send(kMessage + " {5000}\r\n");
+    EXPECT_EQ(c.line(), "a3 NO [TOOBIG] Message too large");
+    // Other commands get BAD for a literal over the limit, also with no "+".
+    c.send("a4 SELECT {5000}\r\n");
+    EXPECT_EQ(c.line(), "a4 BAD [TOOBIG] Literal too large");
+    auto lines = cmd(c, "a5", "STATUS INBOX (MESSAGES)");
+    EXPECT_EQ(lines[0], "* STATUS \"INBOX\" (MESSAGES 0)");
+    // A non-synchronizing literal within the limit is read without a continuation.
+    c.send("a6 APPEND INBOX {" + std::to_string(kMessage.size()) + "+}\r\n" + kMessage + "\r\n");
+    EXPECT_EQ(c.line().substr(0, 17), "a6 OK [APPENDUID ");
+    lines = cmd(c, "a7", "STATUS INBOX (MESSAGES)");
+    EXPECT_EQ(lines[0], "* STATUS \"INBOX\" (MESSAGES 1)");
+  });
+}
+
 TEST_F(MailboxTest, CopyMoveAndClose) {
   run([](Client& c) {
     login(c);
@@ -381,6 +432,20 @@ TEST_F(MailboxTest, IdleEndsWithDone) {
     EXPECT_EQ(c.line(), "+ idling");
     c.send("NOPE\r\n");
     EXPECT_EQ(c.line(), "a3 BAD Expected DONE");
+  });
+}
+
+TEST_F(MailboxTest, IdleIsNotActivity) {
+  // RFC 2177 3: the server may log out an idling client after its inactivity timeout; a
+  // client must re-issue IDLE to stay connected.
+  config_.timeouts.post_auth = std::chrono::seconds(1);
+  run([](Client& c) {
+    login(c);
+    cmd(c, "a1", "SELECT INBOX");
+    c.send("a2 IDLE\r\n");
+    EXPECT_EQ(c.line(), "+ idling");
+    EXPECT_EQ(c.line(), "* BYE Autologout; idle for too long");
+    EXPECT_EQ(c.line(), "<EOF>");
   });
 }
 

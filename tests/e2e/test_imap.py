@@ -16,7 +16,7 @@ from harness import TernServer
 
 CTX = ssl._create_unverified_context()
 PASSWORD = "imap test password"
-USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "grace"]
+USERS = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"]
 
 
 @pytest.fixture(scope="module")
@@ -214,6 +214,32 @@ def test_bad_commands_in_the_wrong_state(server):
     s.close()
 
 
+def test_literal_limits_and_non_synchronizing_literals(server):
+    """A message over APPENDLIMIT is refused before its bytes are sent (RFC 7889); LITERAL+
+    (RFC 7888) literals need no continuation."""
+    sock = socket.create_connection(("127.0.0.1", server.port("imap", "implicit")), timeout=30)
+    s = CTX.wrap_socket(sock)
+    f = s.makefile("rb")
+    f.readline()
+    s.sendall(f'a1 LOGIN heidi@example.org "{PASSWORD}"\r\n'.encode())
+    reply = f.readline()
+    assert reply.startswith(b"a1 OK") and b" LITERAL+ " in reply, reply
+    limit = int(re.search(rb"APPENDLIMIT=(\d+)", reply).group(1))
+    s.sendall(f"a2 APPEND INBOX {{{limit + 1}}}\r\n".encode())
+    assert f.readline() == b"a2 NO [TOOBIG] Message too large\r\n"
+    # The session goes on; nothing was appended.
+    s.sendall(b"a3 STATUS INBOX (MESSAGES)\r\n")
+    assert f.readline() == b'* STATUS "INBOX" (MESSAGES 0)\r\n'
+    assert f.readline().startswith(b"a3 OK")
+    msg = message("literal plus", to="heidi@example.org")
+    s.sendall(f"a4 APPEND INBOX {{{len(msg)}+}}\r\n".encode() + msg + b"\r\n")
+    assert f.readline().startswith(b"a4 OK [APPENDUID ")
+    s.sendall(b"a5 LOGOUT\r\n")
+    assert f.readline().startswith(b"* BYE")
+    s.close()
+    assert server.mailbox_bytes("heidi@example.org") == [msg]
+
+
 def test_rename_inbox_moves_its_messages(server):
     conn = connect(server, "alice")
     ok(conn.append("INBOX", None, None, message("to be moved")))
@@ -256,3 +282,31 @@ def test_deleting_a_selected_mailbox_ends_the_other_session(server):
     with pytest.raises(imaplib.IMAP4.abort):
         a.noop()
     b.logout()
+
+
+def test_autologout_before_and_after_login():
+    """[timeouts] pre_auth ends a connection that never logs in, post_auth one that stays
+    silent after login, also in IDLE (RFC 2177: clients re-issue IDLE to stay connected)."""
+    s = TernServer(extra_config="[timeouts]\npre_auth = 1\npost_auth = 2")
+    s.add_user("alice@example.org", PASSWORD)
+    s.start()
+    try:
+        with CTX.wrap_socket(socket.create_connection(("127.0.0.1", s.port("imap", "implicit")), timeout=30)) as c:
+            f = c.makefile("rb")
+            assert f.readline().startswith(b"* OK")
+            assert f.readline() == b"* BYE Autologout; idle for too long\r\n"
+            assert f.readline() == b""
+        with CTX.wrap_socket(socket.create_connection(("127.0.0.1", s.port("imap", "implicit")), timeout=30)) as c:
+            f = c.makefile("rb")
+            f.readline()
+            c.sendall(f'a1 LOGIN alice@example.org "{PASSWORD}"\r\n'.encode())
+            assert f.readline().startswith(b"a1 OK")
+            c.sendall(b"a2 SELECT INBOX\r\n")
+            while not f.readline().startswith(b"a2 OK"):
+                pass
+            c.sendall(b"a3 IDLE\r\n")
+            assert f.readline().startswith(b"+ ")
+            assert f.readline() == b"* BYE Autologout; idle for too long\r\n"
+            assert f.readline() == b""
+    finally:
+        s.close()

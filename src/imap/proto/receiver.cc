@@ -46,8 +46,8 @@ void Receiver::reset() {
   stack_.clear();
 }
 
-ParseError Receiver::fail(std::string message, bool fatal) {
-  ParseError e{std::move(tag_), std::move(message), fatal};
+ParseError Receiver::fail(std::string message, bool fatal, bool too_big) {
+  ParseError e{std::move(tag_), std::move(message), std::move(command_), fatal, too_big};
   reset();
   return e;
 }
@@ -169,8 +169,8 @@ Step Receiver::parse_args(std::string_view line, std::size_t pos) {
       }
       if (too_big || size > limits_.max_literal || size > limits_.max_command - std::min(total_, limits_.max_command)) {
         // A synchronizing literal is never sent once refused; a non-synchronizing one is
-        // already on its way.
-        return fail("Literal too large", !sync);
+        // already on its way (RFC 7888 4: the session answers and closes).
+        return fail("Literal too large", !sync, true);
       }
       literal8_ = literal8;
       return NeedLiteral{size, sync, literal8};

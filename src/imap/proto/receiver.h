@@ -52,9 +52,13 @@ struct NeedLiteral {
 struct ParseError {
   std::string tag;      // empty when no valid tag was read: answer "* BAD"
   std::string message;  // reply text, safe to show the client
+  std::string command;  // upper-cased command name, empty when none was read
   // The client is sending bytes that will not be read (an over-long non-synchronizing
   // literal): the session cannot resynchronize and should close.
   bool fatal = false;
+  // A literal announcement over the limits (RFC 7889 / RFC 4469 TOOBIG). For a
+  // synchronizing literal nothing of it was sent yet, so the session goes on.
+  bool too_big = false;
 };
 
 using Step = std::variant<Request, NeedLiteral, ParseError>;
@@ -85,7 +89,7 @@ class Receiver {
 
  private:
   Step parse_args(std::string_view line, std::size_t pos);
-  ParseError fail(std::string message, bool fatal = false);
+  ParseError fail(std::string message, bool fatal = false, bool too_big = false);
 
   ReceiverLimits limits_;
   // Where the parser stands between tokens.

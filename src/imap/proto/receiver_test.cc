@@ -201,6 +201,49 @@ TEST(ImapReceiver, EnforcesLimits) {
   EXPECT_TRUE(std::holds_alternative<ParseError>(r.feed_line(" {10}")));
 }
 
+struct TooBig {
+  std::string line;
+  std::string command;  // the command named in the error
+  bool too_big;         // refused for its size (TOOBIG), not its syntax
+  bool fatal;           // non-synchronizing: its bytes are on their way
+};
+
+TEST(ImapReceiver, LiteralsOverTheLimitSayWhichCommandAndWhetherTheyAreOnTheirWay) {
+  ReceiverLimits limits;
+  limits.max_literal = 100;
+  const std::vector<TooBig> cases = {
+      {"a APPEND INBOX {101}", "APPEND", true, false},
+      {"a APPEND INBOX (\\Seen) {101+}", "APPEND", true, true},
+      {"a APPEND INBOX ~{101}", "APPEND", true, false},
+      {"a APPEND INBOX ~{101+}", "APPEND", true, true},
+      {"a LOGIN {101}", "LOGIN", true, false},
+      {"a LOGIN {101+}", "LOGIN", true, true},
+      {"a LOGIN {99999999999999999999999+}", "LOGIN", true, true},
+      {"a LOGIN {5+", "LOGIN", false, false},
+      {"a LOGIN {+}", "LOGIN", false, false},
+      {"a LOGIN {5++}", "LOGIN", false, false},
+      {"a LOGIN {5+} x", "LOGIN", false, false},
+      {"+a LOGIN {101+}", "", false, false},
+  };
+  for (const auto& c : cases) {
+    Receiver r(limits);
+    Step s = r.feed_line(c.line);
+    auto* err = std::get_if<ParseError>(&s);
+    ASSERT_NE(err, nullptr) << c.line;
+    EXPECT_EQ(err->command, c.command) << c.line;
+    EXPECT_EQ(err->too_big, c.too_big) << c.line;
+    EXPECT_EQ(err->fatal, c.fatal) << c.line;
+    EXPECT_FALSE(r.in_command()) << c.line;
+  }
+  // Within the limit, a non-synchronizing literal is asked for like any other.
+  Receiver r(limits);
+  Step s = r.feed_line("a APPEND INBOX {100+}");
+  auto* need = std::get_if<NeedLiteral>(&s);
+  ASSERT_NE(need, nullptr);
+  EXPECT_FALSE(need->synchronizing);
+  EXPECT_EQ(need->size, 100u);
+}
+
 TEST(ImapReceiver, ExplainsSpacingErrors) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"a NOOP ", "Trailing space after the arguments"},
