@@ -309,6 +309,10 @@ Result<SearchResult> run_search(const SearchQuery& query, std::span<const store:
     SearchMessage m{&msg, static_cast<std::uint32_t>(i + 1), recent_uids.contains(msg.uid)};
     LazySource source(open, msg);
     auto r = query.matches(m, query.needs_content() ? &source : nullptr);
+    // kNotFound: another session expunged the message after the caller listed it, and its
+    // blob went with it. It matches nothing, like one expunged before the listing (whose
+    // source is empty), instead of failing the whole SEARCH.
+    if (!r && r.error().code == ErrorCode::kNotFound) continue;
     if (!r) return tl::unexpected(std::move(r.error()));
     if (*r) result.hits.push_back({m.seq, msg.uid, msg.modseq});
   }

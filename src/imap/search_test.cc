@@ -342,6 +342,26 @@ TEST(Search, SourceErrorsStopTheSearch) {
   EXPECT_EQ(r.error().code, ErrorCode::kIo);
 }
 
+// A blob removed between the listing and the search (a concurrent expunge): that message
+// matches nothing, the others are still searched.
+TEST(Search, MessageExpungedDuringTheSearchMatchesNothing) {
+  const Fixture f = mailbox();
+  const proto::Search cmd = search_command("TEXT example");
+  const SearchQuery q(cmd.keys, scope_of(f.messages));
+  auto r = run_search(q, f.messages, f.recent,
+                      [&](const store::Message& m) -> Result<std::unique_ptr<MessageSource>> {
+                        if (m.uid == 11) return make_error(ErrorCode::kNotFound, "no blob 7");
+                        for (std::size_t i = 0; i < f.messages.size(); ++i) {
+                          if (f.messages[i].uid == m.uid) return std::make_unique<StringSource>(f.bytes[i]);
+                        }
+                        return make_error(ErrorCode::kInternal, "unknown message");
+                      });
+  ASSERT_TRUE(r) << r.error().to_string();
+  std::vector<std::uint32_t> got;
+  for (const auto& h : r->hits) got.push_back(h.seq);
+  EXPECT_EQ(got, (std::vector<std::uint32_t>{1, 3, 4, 5}));
+}
+
 SearchResult result_of(std::vector<SearchHit> hits, bool modseq) {
   SearchResult r;
   r.hits = std::move(hits);
