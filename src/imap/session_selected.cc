@@ -286,6 +286,10 @@ asio::awaitable<Reply> Session::do_fetch(const proto::Fetch& cmd) {
       EmptySource source;
       built = fetch_message(items, fm, source, options);
     }
+    // kNotFound: another session expunged the message after we listed it, and its bytes
+    // went with it. Like one expunged before the listing, it is left out (RFC 2180 4.1.3);
+    // the EXPUNGE reaches this session at the next point that may report it.
+    if (!built && built.error().code == ErrorCode::kNotFound) continue;
     if (!built) {
       if (!out.empty() && !co_await send(out)) co_return Reply{"", FlushMode::kAll, false, true};
       co_return ok(store_failure(built.error(), "FETCH"));

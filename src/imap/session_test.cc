@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "auth/password.h"
 #include "base/strings.h"
@@ -361,6 +362,32 @@ TEST_F(MailboxTest, SelectFetchStoreSearchExpunge) {
     EXPECT_EQ(cmd(c, "c1", "STORE 1 +FLAGS (\\Seen)").back(), "c1 NO [READ-ONLY] Mailbox is read-only");
     EXPECT_EQ(cmd(c, "c2", "UNSELECT").back(), "c2 OK UNSELECT completed");
     EXPECT_EQ(cmd(c, "c3", "CHECK").back(), "c3 BAD No mailbox selected");
+  });
+}
+
+TEST_F(MailboxTest, FetchLeavesOutAMessageWhoseBytesVanished) {
+  // What a concurrent expunge does between our listing and the read: the blob is gone. The
+  // row is removed underneath the store, with a connection of our own.
+  const std::string db_path = (dir_.path() / "tern.db").string();
+  run([&](Client& c) {
+    login(c);
+    append(c, "a1", "INBOX", kMessage);
+    append(c, "a2", "INBOX", kMessage + "second\r\n");
+    EXPECT_EQ(cmd(c, "a3", "SELECT INBOX").back(), "a3 OK [READ-WRITE] SELECT completed");
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path.c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw,
+                           "PRAGMA foreign_keys=OFF; DELETE FROM blobs WHERE id = "
+                           "(SELECT blob_id FROM messages WHERE uid = 1)",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+    auto lines = cmd(c, "a4", "FETCH 1:2 BODY.PEEK[HEADER.FIELDS (SUBJECT)]");
+    // Message 1 is left out; message 2 comes whole (its literal is two lines).
+    ASSERT_EQ(lines.size(), 5u) << lines[0];
+    EXPECT_EQ(lines[0], "* 2 FETCH (BODY[HEADER.FIELDS (SUBJECT)] {18}");
+    EXPECT_EQ(lines[1], "Subject: hello");
+    EXPECT_EQ(lines.back(), "a4 OK FETCH completed");
   });
 }
 
