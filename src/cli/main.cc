@@ -219,6 +219,9 @@ int main(int argc, char** argv) {
   queue->add_subcommand("list", "list queued messages with their recipients, oldest first")
       ->callback(with_store([](store::MailStore& s) { return cli::queue_list(s); }));
   store::Id queue_id = 0;
+  auto* queue_show = queue->add_subcommand("show", "show one queued message: its fields, recipients and header");
+  queue_show->add_option("id", queue_id, "the entry's id (see tern queue list)")->required();
+  queue_show->callback(with_store([&](store::MailStore& s) { return cli::queue_show(s, queue_id); }));
   auto* queue_del = queue->add_subcommand("delete", "remove a queued message without delivering it or bouncing");
   queue_del->alias("del");
   queue_del->add_option("id", queue_id, "the entry's id (see tern queue list)")->required();

@@ -1,10 +1,13 @@
 #include "cli/queue.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <string>
 
 #include <fmt/format.h>
+
+#include "mime/header.h"
 
 namespace tern::cli {
 namespace {
@@ -64,6 +67,42 @@ int queue_list(store::MailStore& store) {
     recipients += m.recipients.size();
   }
   fmt::print("{} messages, {} recipients, {} bytes\n", entries->size(), recipients, bytes);
+  return 0;
+}
+
+int queue_show(store::MailStore& store, store::Id id) {
+  auto entries = store.list_queue();
+  if (!entries) {
+    fmt::print(stderr, "tern: cannot read the queue: {}\n", entries.error().message);
+    return 1;
+  }
+  auto it = std::find_if(entries->begin(), entries->end(), [&](const store::QueueEntry& e) { return e.id == id; });
+  if (it == entries->end()) {
+    fmt::print(stderr, "tern: no queue entry {}\n", id);
+    return 1;
+  }
+  const store::QueueEntry& e = *it;
+  const store::OutboundMessage& m = e.message;
+  fmt::print("id: {}\nsize: {} bytes\nqueued: {}\nattempts: {}\nnext attempt: {}\nheld: {}\n", e.id,
+             e.size - m.skip, utc(e.created), e.attempts, utc(e.next_attempt), e.held ? "yes" : "no");
+  if (!e.lease_owner.empty()) fmt::print("lease: {} until {}\n", e.lease_owner, utc(e.lease_until));
+  fmt::print("from: <{}>\nenvid: {}\nret: {}\nsmtputf8: {}\n8bitmime: {}\n", m.sender, m.envid.empty() ? "-" : m.envid,
+             m.ret == store::DsnRet::kFull   ? "full"
+             : m.ret == store::DsnRet::kHdrs ? "hdrs"
+                                             : "default",
+             m.smtputf8 ? "yes" : "no", m.eightbit ? "yes" : "no");
+  for (const store::OutboundRecipient& r : m.recipients) {
+    fmt::print("recipient: <{}>\t{}\tnotify {}\torcpt {}\t{}\n", r.address, state_name(r.state),
+               notify_names(r.notify), r.orcpt.empty() ? "-" : r.orcpt, r.last_error.empty() ? "-" : r.last_error);
+  }
+  auto bytes = store.read_blob(e.blob_id);
+  if (!bytes) {
+    fmt::print(stderr, "tern: cannot read queue entry {}'s message: {}\n", id, bytes.error().message);
+    return 1;
+  }
+  const std::string_view message = std::string_view(*bytes).substr(std::min<uint64_t>(m.skip, bytes->size()));
+  const mime::HeaderBlock head = mime::parse_header_block(message);
+  fmt::print("\n{}", message.substr(0, head.body_offset));
   return 0;
 }
 

@@ -345,6 +345,9 @@ class Loader {
         {"max_text_line", [&](const toml::node& v, const std::string& k) {
            integer(v, k, 1000, 1 << 20, out.max_text_line);
          }},
+        {"max_hops", [&](const toml::node& v, const std::string& k) {
+           integer(v, k, 1, 1000, out.max_hops);
+         }},
         {"max_recipients", [&](const toml::node& v, const std::string& k) {
            integer(v, k, 1, 100000, out.max_recipients);
          }},
@@ -655,6 +658,7 @@ std::string to_toml(const Config& c) {
   out += kv("max_command_line", i64(c.smtp.max_command_line));
   out += kv("max_text_line", i64(c.smtp.max_text_line));
   out += kv("max_recipients", i64(c.smtp.max_recipients));
+  out += kv("max_hops", i64(c.smtp.max_hops));
   out += kv("max_errors", i64(c.smtp.max_errors));
   out += kv("bare_lf", std::string(c.smtp.bare_lf == BareLf::kReject ? "reject" : "normalize"));
   out += kv("recipient_delimiter", c.smtp.recipient_delimiter);

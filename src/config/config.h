@@ -74,6 +74,7 @@ struct Smtp {
   std::size_t max_text_line = 65536;      // octets per line of message content (RFC 5321 says 1000)
   uint32_t max_recipients = 1000;         // per message; more get 452 4.5.3
   uint32_t max_errors = 20;               // protocol errors before 421 and close
+  uint32_t max_hops = 50;                 // Received: fields a message may carry (mail loop)
   BareLf bare_lf = BareLf::kNormalize;    // normalize: store as CRLF; reject: 550 5.6.0
   std::string recipient_delimiter = "+";  // user+tag@domain reaches user; "" turns it off
   std::string postmaster;                 // where postmaster@<local domain> goes when no such

@@ -9,6 +9,7 @@
 // together when the session would otherwise wait for input.
 #include "smtp/session.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -624,6 +625,19 @@ std::string Session::trace_headers() const {
 
 asio::awaitable<Flow> Session::deliver(std::string content) {
   Transaction& t = *txn_;
+  {
+    // RFC 5321 6.3: a message that has passed this many relays is looping.
+    mime::HeaderBlock head = mime::parse_header_block(content);
+    const auto hops = std::count_if(head.fields.begin(), head.fields.end(),
+                                    [](const mime::HeaderField& f) { return iequals(f.name, "Received"); });
+    if (static_cast<uint64_t>(hops) >= smtp_config().max_hops) {
+      spdlog::info("smtp[{}] {}: message from <{}> refused: {} Received: fields (mail loop)", id_, peer_,
+                   t.mail.path.address(), hops);
+      txn_.reset();
+      co_await reply("554 5.4.6 Too many hops: mail loop detected");
+      co_return Flow::kContinue;
+    }
+  }
   bool local = !t.local.empty();
   std::string return_path =
       local ? fmt::format("Return-Path: <{}>\r\n", t.mail.path.address()) : std::string();

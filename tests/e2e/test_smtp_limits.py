@@ -146,3 +146,27 @@ def test_too_many_protocol_errors_get_421_and_close(server):
         assert codes[-1] == 421, codes
         assert codes[:-1] == [500] * (len(codes) - 1) and len(codes) - 1 >= MAX_ERRORS - 1, codes
         assert c.read_all() == []  # closed
+
+
+def test_mail_loop_is_refused_by_its_received_fields(server):
+    """[smtp] max_hops (50): a message that already carries 50 Received: fields is a loop."""
+    def message(hops):
+        trace = b"".join(b"Received: from relay%d.example by relay%d.example; Mon, 23 Nov 2026 10:00:00 +0000\r\n"
+                         % (i, i + 1) for i in range(hops))
+        return trace + b"From: <sender@remote.example>\r\nSubject: hops %d\r\n\r\nlooping?\r\n" % hops
+
+    before = len(server.messages(CAROL))
+    with mx(server) as c:
+        assert c.cmd(f"MAIL FROM:<{SENDER}>")[0] == 250
+        assert c.cmd(f"RCPT TO:<{CAROL}>")[0] == 250
+        code, text = c.data(message(50))
+        assert (code, text[:5]) == (554, "5.4.6"), (code, text)
+        # Nothing stored; the session goes on, and 49 hops still pass.
+        assert len(server.messages(CAROL)) == before
+        assert c.cmd(f"MAIL FROM:<{SENDER}>")[0] == 250
+        assert c.cmd(f"RCPT TO:<{CAROL}>")[0] == 250
+        code, text = c.data(message(49))
+        assert code == 250, (code, text)
+    stored = server.messages(CAROL)
+    assert len(stored) == before + 1
+    assert b"Subject: hops 49" in server.message_bytes(CAROL, stored[-1]["uid"])

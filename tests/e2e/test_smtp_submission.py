@@ -187,6 +187,18 @@ def test_remote_recipients_wait_in_the_queue_with_their_dsn_parameters(server):
     assert f"from <{ALICE}>" in head
     assert rcpts == ["<Far@Remote.Example>\tqueued\tnotify failure,delay",
                      "<other@remote.example>\tqueued\tnotify default"]
+    # The whole entry, and the message's header as queued.
+    shown = server.cli("queue", "show", str(qid)).stdout
+    fields, _, header = shown.partition("\n\n")
+    assert f"id: {qid}" in fields.splitlines()
+    assert f"from: <{ALICE}>" in fields.splitlines()
+    assert "envid: q1" in fields.splitlines() and "ret: hdrs" in fields.splitlines()
+    assert any(line.startswith("recipient: <Far@Remote.Example>\tqueued\tnotify failure,delay\torcpt ")
+               and line.endswith("\t-") for line in fields.splitlines()), fields
+    assert "Subject: for the queue" in header
+    assert "\nReturn-Path:" not in "\n" + header
+    unknown = server.cli("queue", "show", "999999", check=False)
+    assert unknown.returncode != 0 and "no queue entry 999999" in unknown.stderr
     # An operator can hold it, release it, and make it due now.
     assert f"held queue entry {qid}" in server.cli("queue", "hold", str(qid)).stdout
     assert queue_entries(server)[qid][0].endswith("\theld")
