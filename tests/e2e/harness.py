@@ -42,9 +42,10 @@ def tern_binary():
 
 class TernServer:
     def __init__(self, hostname="mail.test", extra_config="", listeners=LISTENERS,
-                 proxy_protocol=False):
+                 proxy_protocol=False, same_store_as=None):
         """proxy_protocol=True sets proxy_protocol on every listener (extra_config must then
-        give proxy_trusted)."""
+        give proxy_trusted). same_store_as=<a TernServer> makes this a second node on that
+        server's PostgreSQL database (the PostgreSQL pass only); the first server drops it."""
         self.tmp = tempfile.TemporaryDirectory(prefix="tern-e2e-")
         self.dir = Path(self.tmp.name)
         self.data_dir = self.dir / "data"
@@ -60,7 +61,11 @@ class TernServer:
         # database of its own on that cluster.
         self.pg_admin_url = os.environ.get("TERN_E2E_PG_URL")
         self.pg_database = None
-        if self.pg_admin_url:
+        if same_store_as is not None:
+            assert self.pg_admin_url and same_store_as.pg_database, "two nodes need the PostgreSQL store"
+            url = self.pg_admin_url.rsplit("/", 1)[0] + "/" + same_store_as.pg_database
+            lines += ["[store]", 'backend = "postgres"', "[store.postgres]", f'url = "{url}"']
+        elif self.pg_admin_url:
             self.pg_database = "tern_e2e_" + uuid.uuid4().hex[:12]
             self._psql(f"CREATE DATABASE {self.pg_database}")
             url = self.pg_admin_url.rsplit("/", 1)[0] + "/" + self.pg_database

@@ -1,0 +1,132 @@
+"""Two `tern serve` nodes on one PostgreSQL database (issue T9): mail delivered by SMTP on
+node A wakes an IDLE client on node B, a flag change made on B reaches a session on A, and
+the POP3 maildrop lock holds across the nodes. Runs in the PostgreSQL pass of the suite."""
+import os
+import poplib
+import smtplib
+import socket
+import ssl
+import time
+
+import pytest
+
+from harness import TernServer
+
+CTX = ssl._create_unverified_context()
+PASSWORD = "two nodes password"
+
+pytestmark = pytest.mark.skipif(not os.environ.get("TERN_E2E_PG_URL"),
+                                reason="two nodes share a PostgreSQL store: needs TERN_E2E_PG_URL (the PostgreSQL e2e pass)")
+
+
+@pytest.fixture(scope="module")
+def nodes():
+    a = TernServer(hostname="a.mail.test")
+    b = None
+    try:
+        for u in ["ann", "ben", "cat"]:
+            a.add_user(f"{u}@example.org", PASSWORD)
+        a.start()
+        b = TernServer(hostname="b.mail.test", same_store_as=a)
+        b.start()
+        yield a, b
+    finally:
+        if b:
+            b.close()
+        a.close()
+
+
+class Imap:
+    """A raw IMAPS client: what imaplib hides (IDLE, untagged responses as they come)."""
+
+    def __init__(self, server, user):
+        self.sock = CTX.wrap_socket(socket.create_connection(("127.0.0.1", server.port("imap", "implicit")), timeout=30))
+        self.f = self.sock.makefile("rb")
+        assert self.f.readline().startswith(b"* OK")
+        assert self.cmd(f'LOGIN {user}@example.org "{PASSWORD}"')[-1].startswith(b"t OK")
+        assert self.cmd("SELECT INBOX")[-1].startswith(b"t OK")
+
+    def cmd(self, line):
+        self.sock.sendall(f"t {line}\r\n".encode())
+        lines = []
+        while not lines or not lines[-1].startswith(b"t "):
+            lines.append(self.f.readline())
+        return lines
+
+    def idle(self):
+        self.sock.sendall(b"i IDLE\r\n")
+        assert self.f.readline().startswith(b"+ ")
+
+    def done(self):
+        self.sock.sendall(b"DONE\r\n")
+        while not (line := self.f.readline()).startswith(b"i "):
+            pass
+        assert line.startswith(b"i OK"), line
+
+    def close(self):
+        self.sock.close()
+
+
+def deliver(server, to, subject):
+    with smtplib.SMTP("127.0.0.1", server.port("smtp", "starttls"), timeout=30) as smtp:
+        smtp.sendmail("sender@remote.example", [to],
+                      f"From: <sender@remote.example>\r\nTo: <{to}>\r\nSubject: {subject}\r\n\r\nhi\r\n".encode())
+
+
+def test_smtp_on_a_wakes_idle_on_b_within_a_second(nodes):
+    a, b = nodes
+    client = Imap(b, "ann")
+    client.idle()
+    deliver(a, "ann@example.org", "across nodes")
+    delivered = time.monotonic()
+    client.sock.settimeout(5)
+    line = client.f.readline()
+    assert line == b"* 1 EXISTS\r\n", line
+    assert time.monotonic() - delivered < 1.0
+    client.done()
+    fetched = client.cmd("FETCH 1 BODY.PEEK[HEADER.FIELDS (SUBJECT)]")
+    assert b"Subject: across nodes\r\n" in fetched
+    client.close()
+
+
+def test_flag_change_on_b_reaches_a_session_on_a(nodes):
+    a, b = nodes
+    deliver(a, "ben@example.org", "flag me")
+    watcher = Imap(a, "ben")
+    changer = Imap(b, "ben")
+    watcher.idle()
+    assert changer.cmd("STORE 1 +FLAGS (\\Flagged)")[-1].startswith(b"t OK")
+    watcher.sock.settimeout(5)
+    line = watcher.f.readline()
+    assert line.startswith(b"* 1 FETCH (") and b"\\Flagged" in line, line
+    watcher.done()
+    # And an expunge made on A reaches the session on B at its next command.
+    assert watcher.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)")[-1].startswith(b"t OK")
+    assert watcher.cmd("EXPUNGE")[-1].startswith(b"t OK")
+    deadline = time.monotonic() + 5
+    seen = []
+    while time.monotonic() < deadline and b"* 1 EXPUNGE\r\n" not in seen:
+        seen += changer.cmd("NOOP")
+    assert b"* 1 EXPUNGE\r\n" in seen, seen
+    watcher.close()
+    changer.close()
+
+
+def test_pop3_maildrop_lock_holds_across_nodes(nodes):
+    a, b = nodes
+    deliver(a, "cat@example.org", "locked")
+    first = poplib.POP3_SSL("127.0.0.1", a.port("pop3", "implicit"), context=CTX, timeout=30)
+    first.user("cat@example.org")
+    first.pass_(PASSWORD)
+    second = poplib.POP3_SSL("127.0.0.1", b.port("pop3", "implicit"), context=CTX, timeout=30)
+    second.user("cat@example.org")
+    with pytest.raises(poplib.error_proto, match=r"\[IN-USE\]"):
+        second.pass_(PASSWORD)
+    assert first.stat()[0] == 1
+    first.quit()
+    # Released on A: B may take it now.
+    second = poplib.POP3_SSL("127.0.0.1", b.port("pop3", "implicit"), context=CTX, timeout=30)
+    second.user("cat@example.org")
+    assert second.pass_(PASSWORD).startswith(b"+OK")
+    assert second.stat()[0] == 1
+    second.quit()
