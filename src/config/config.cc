@@ -431,6 +431,7 @@ class Loader {
            if (integer(v, k, 0, int64_t{365} * 86400, s)) out.max_age = std::chrono::seconds(s);
          }},
         {"interval", [&](const toml::node& v, const std::string& k) { seconds(v, k, 1, out.interval); }},
+        {"lease", [&](const toml::node& v, const std::string& k) { seconds(v, k, 1, out.lease); }},
         {"dns_servers", [&](const toml::node& v, const std::string& k) { dns_servers(v, k, out.dns_servers); }},
         {"smtp_port", [&](const toml::node& v, const std::string& k) { integer(v, k, 1, 65535, out.smtp_port); }},
     });
@@ -670,6 +671,7 @@ std::string to_toml(const Config& c) {
   out += kv("retry_max", i64(c.queue.retry_max.count()));
   out += kv("max_age", i64(c.queue.max_age.count()));
   out += kv("interval", i64(c.queue.interval.count()));
+  out += kv("lease", i64(c.queue.lease.count()));
   {
     toml::array servers;
     for (const std::string& d : c.queue.dns_servers) servers.push_back(d);

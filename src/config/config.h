@@ -88,6 +88,8 @@ struct Queue {
   std::chrono::seconds retry_max{3600};     // the wait never grows past this
   std::chrono::seconds max_age{5 * 86400};  // then still-deferred recipients fail
   std::chrono::seconds interval{5};         // how often an idle scheduler looks for due mail
+  std::chrono::seconds lease{1800};         // a claimed entry is this node's for this long;
+                                            // after it, another node may take it over
   std::vector<std::string> dns_servers;     // "addr" or "addr:port"; empty: /etc/resolv.conf
   uint16_t smtp_port = 25;                  // the port of MX hosts
 };

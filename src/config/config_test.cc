@@ -279,6 +279,7 @@ TEST(ConfigTest, RoundTrip) {
   c.queue.max_age = std::chrono::seconds(0);
   c.queue.dns_servers = {"127.0.0.1:5353", "[::1]:53", "192.0.2.1"};
   c.queue.smtp_port = 2525;
+  c.queue.lease = std::chrono::seconds(77);
   c.routes = {Route{"b.test", "127.0.0.1", 2525}, Route{"*", "smart.test", 587}};
   std::string text = to_toml(c);
   Config back = load_ok(text);
@@ -295,6 +296,7 @@ TEST(ConfigTest, RoundTrip) {
   EXPECT_EQ(back.queue.max_age, std::chrono::seconds(0));
   EXPECT_EQ(back.queue.dns_servers, c.queue.dns_servers);
   EXPECT_EQ(back.queue.smtp_port, 2525);
+  EXPECT_EQ(back.queue.lease, std::chrono::seconds(77));
   ASSERT_EQ(back.routes.size(), 2u);
   EXPECT_EQ(back.routes[0].domain, "b.test");
   EXPECT_EQ(back.routes[0].port, 2525);

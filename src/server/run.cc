@@ -99,6 +99,7 @@ int run(const config::Config& original) {
     qo.bounce.dsn.hostname = cfg.hostname;
     qo.bounce.smtp = cfg.smtp;
     qo.interval = cfg.queue.interval;
+    qo.lease_seconds = cfg.queue.lease.count();
     qo.dns.servers = cfg.queue.dns_servers;
     qo.smtp_port = cfg.queue.smtp_port;
     boost::asio::co_spawn(queue_io, queue::run(**store, *pool, std::move(qo)), boost::asio::detached);

@@ -1,6 +1,7 @@
 """Two `tern serve` nodes on one PostgreSQL database (issue T9): mail delivered by SMTP on
-node A wakes an IDLE client on node B, a flag change made on B reaches a session on A, and
-the POP3 maildrop lock holds across the nodes. Runs in the PostgreSQL pass of the suite."""
+node A wakes an IDLE client on node B, a flag change made on B reaches a session on A,
+the POP3 maildrop lock holds across the nodes, and a queue entry of a node killed mid-attempt
+is delivered by the other once its lease runs out. Runs in the PostgreSQL pass of the suite."""
 import os
 import poplib
 import smtplib
@@ -130,3 +131,52 @@ def test_pop3_maildrop_lock_holds_across_nodes(nodes):
     assert second.pass_(PASSWORD).startswith(b"+OK")
     assert second.stat()[0] == 1
     second.quit()
+
+
+def test_entry_of_a_dead_node_is_delivered_by_another():
+    """Node A claims a queue entry and hangs on a next hop that never greets; A dies (kill
+    -9). Node B, on the same store, takes the entry over once A's lease ([queue] lease) runs
+    out and delivers it."""
+    receiver = TernServer(hostname="mx.far.test", listeners=[("smtp", "starttls")])
+    hang = socket.create_server(("127.0.0.1", 0))
+    a = b = None
+    try:
+        receiver.add_user("dan@far.test", PASSWORD)
+        receiver.start()
+        hang_port = hang.getsockname()[1]
+        queue = "[queue]\ninterval = 1\nlease = 2\nretry_base = 1\n"
+        a = TernServer(hostname="a.mail.test", extra_config=(
+            queue + f'[[route]]\ndomain = "far.test"\nhost = "127.0.0.1"\nport = {hang_port}\n'))
+        a.add_user("eve@example.org", PASSWORD)
+        a.start()
+        with smtplib.SMTP("127.0.0.1", a.port("submission", "starttls"), timeout=30) as s:
+            s.starttls(context=CTX)
+            s.login("eve@example.org", PASSWORD)
+            s.sendmail("eve@example.org", ["dan@far.test"],
+                       b"From: <eve@example.org>\r\nSubject: taken over\r\n\r\nhello\r\n")
+        # A has claimed the entry and waits for a greeting that never comes.
+        hang.settimeout(30)
+        stuck, _ = hang.accept()
+        a.proc.kill()
+        a.proc.wait()
+        b = TernServer(hostname="b.mail.test", same_store_as=a, extra_config=(
+            queue + f'[[route]]\ndomain = "far.test"\nhost = "127.0.0.1"\nport = {receiver.port("smtp", "starttls")}\n'))
+        b.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not receiver.messages("dan@far.test"):
+            time.sleep(0.2)
+        got = receiver.messages("dan@far.test")
+        assert len(got) == 1, b.cli("queue", "list").stdout
+        assert b"Subject: taken over" in receiver.message_bytes("dan@far.test", got[0]["uid"])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "0 messages" not in b.cli("queue", "list").stdout:
+            time.sleep(0.2)
+        assert "0 messages" in b.cli("queue", "list").stdout
+        stuck.close()
+    finally:
+        hang.close()
+        if b:
+            b.close()
+        if a:
+            a.close()
+        receiver.close()
