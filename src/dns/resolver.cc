@@ -117,7 +117,6 @@ struct Resolver::Impl {
     if (channel != nullptr) ares_destroy(channel);  // fails pending lookups (ARES_EDESTRUCTION)
     for (auto& [fd, w] : watches) {
       w->closed = true;
-      error_code ignored;
       (void)w->descriptor->release();
     }
   }
