@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <utility>
@@ -119,6 +120,30 @@ bool valid_cidr(const std::string& s) {
     v = v * 10 + (c - '0');
   }
   return v <= width;
+}
+
+// A name server for MX lookups: "address", "address:port" or "[v6 address]:port".
+bool valid_name_server(const std::string& s) {
+  std::string host = s;
+  std::optional<std::string> port;
+  if (!s.empty() && s.front() == '[') {
+    const std::size_t close = s.find(']');
+    if (close == std::string::npos) return false;
+    host = s.substr(1, close - 1);
+    if (close + 1 < s.size()) {
+      if (s[close + 1] != ':') return false;
+      port = s.substr(close + 2);
+    }
+  } else if (std::count(s.begin(), s.end(), ':') == 1) {
+    host = s.substr(0, s.find(':'));
+    port = s.substr(s.find(':') + 1);
+  }
+  if (!valid_ip(host)) return false;
+  if (!port) return true;
+  if (port->empty() || port->size() > 5) return false;
+  if (!std::all_of(port->begin(), port->end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
+  const int v = std::stoi(*port);
+  return v >= 1 && v <= 65535;
 }
 
 // Walks the parsed document, filling a Config and collecting errors.
@@ -437,11 +462,13 @@ class Loader {
     });
   }
 
-  // Name servers for MX lookups: "address", "address:port" or "[v6 address]:port".
-  void dns_servers(const toml::node& n, const std::string& key, std::vector<std::string>& out) {
+  // An array of strings (`plural` names them in an error), each checked by `valid` (`one`
+  // names a good one in an error).
+  void string_array(const toml::node& n, const std::string& key, std::string_view plural, std::string_view one,
+                    const std::function<bool(const std::string&)>& valid, std::vector<std::string>& out) {
     const toml::array* arr = n.as_array();
     if (!arr) {
-      error(n, "{}: expected an array of name server addresses", key);
+      error(n, "{}: expected an array of {}", key, plural);
       return;
     }
     for (std::size_t i = 0; i < arr->size(); ++i) {
@@ -449,33 +476,17 @@ class Loader {
       std::string k = fmt::format("{}[{}]", key, i);
       std::string s;
       if (!string(item, k, s)) continue;
-      std::string host = s;
-      std::string port;
-      bool has_port = false;
-      if (!s.empty() && s.front() == '[') {
-        const std::size_t close = s.find(']');
-        host = close == std::string::npos ? "" : s.substr(1, close - 1);
-        if (close != std::string::npos && close + 1 < s.size()) {
-          if (s[close + 1] != ':') host.clear();
-          has_port = true;
-          port = s.substr(close + 2);
-        }
-      } else if (std::count(s.begin(), s.end(), ':') == 1) {
-        host = s.substr(0, s.find(':'));
-        has_port = true;
-        port = s.substr(s.find(':') + 1);
-      }
-      unsigned char addr[16];
-      const bool ip = inet_pton(AF_INET, host.c_str(), addr) == 1 || inet_pton(AF_INET6, host.c_str(), addr) == 1;
-      const bool port_ok = !has_port || (!port.empty() && port.size() <= 5 && std::all_of(port.begin(), port.end(), [](char c) {
-                                              return c >= '0' && c <= '9';
-                                            }) && std::stoi(port) >= 1 && std::stoi(port) <= 65535);
-      if (!ip || !port_ok) {
-        error(item, "{}: expected an IP address, optionally with :port ([v6]:port), not '{}'", k, s);
+      if (!valid(s)) {
+        error(item, "{}: expected {}, not '{}'", k, one, s);
         continue;
       }
       out.push_back(std::move(s));
     }
+  }
+
+  void dns_servers(const toml::node& n, const std::string& key, std::vector<std::string>& out) {
+    string_array(n, key, "name server addresses", "an IP address, optionally with :port ([v6]:port)",
+                 valid_name_server, out);
   }
 
   void routes(const toml::node& n, const std::string& path, std::vector<Route>& out) {
@@ -503,23 +514,7 @@ class Loader {
   }
 
   void proxy_trusted(const toml::node& n, const std::string& key, std::vector<std::string>& out) {
-    const toml::array* arr = n.as_array();
-    if (!arr) {
-      error(n, "{}: expected an array of CIDR ranges", key);
-      return;
-    }
-    for (std::size_t i = 0; i < arr->size(); ++i) {
-      const toml::node& item = *arr->get(i);
-      std::string k = fmt::format("{}[{}]", key, i);
-      std::string s;
-      if (!string(item, k, s)) continue;
-      if (!valid_cidr(s)) {
-        error(item, "{}: expected an IP address or CIDR range like \"10.0.0.0/8\", not '{}'", k,
-              s);
-        continue;
-      }
-      out.push_back(std::move(s));
-    }
+    string_array(n, key, "CIDR ranges", "an IP address or CIDR range like \"10.0.0.0/8\"", valid_cidr, out);
   }
 
   void listeners(const toml::node& n, const std::string& path, std::vector<Listener>& out) {

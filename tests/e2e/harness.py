@@ -307,6 +307,18 @@ class SmtpWire:
         self.close()
 
 
+def wait_for(predicate, timeout=30):
+    """Polls `predicate` every 0.2 s until it is true (returns True) or `timeout` seconds
+    have passed (returns False): for effects that happen in the background, like queue
+    delivery."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def dot_stuff(content):
     """SMTP transparency (RFC 5321 4.5.2): a line starting with "." gets another "."."""
     return re.sub(rb"(?m)^\.", b"..", content)

@@ -5,20 +5,10 @@ import email
 import email.policy
 import imaplib
 import re
-import time
 
-from harness import MAIL_USERS, SMTP_LISTENERS, TLS_CTX, SmtpWire, TernServer, start_mail_server
+from harness import MAIL_USERS, SMTP_LISTENERS, TLS_CTX, SmtpWire, TernServer, start_mail_server, wait_for
 
 ALICE = "alice@example.org"
-
-
-def wait_for(predicate, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_a_relays_to_b_through_a_route():

@@ -12,18 +12,9 @@ import time
 
 import pytest
 
-from harness import SMTP_LISTENERS, SmtpWire, TernServer, start_mail_server
+from harness import SMTP_LISTENERS, SmtpWire, TernServer, start_mail_server, wait_for
 
 ALICE = "alice@example.org"
-
-
-def wait_for(predicate, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def free_udp_port():

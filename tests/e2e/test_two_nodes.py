@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from harness import TernServer
+from harness import TernServer, wait_for
 
 CTX = ssl._create_unverified_context()
 PASSWORD = "two nodes password"
@@ -162,16 +162,11 @@ def test_entry_of_a_dead_node_is_delivered_by_another():
         b = TernServer(hostname="b.mail.test", same_store_as=a, extra_config=(
             queue + f'[[route]]\ndomain = "far.test"\nhost = "127.0.0.1"\nport = {receiver.port("smtp", "starttls")}\n'))
         b.start()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not receiver.messages("dan@far.test"):
-            time.sleep(0.2)
+        wait_for(lambda: receiver.messages("dan@far.test"))
         got = receiver.messages("dan@far.test")
         assert len(got) == 1, b.cli("queue", "list").stdout
         assert b"Subject: taken over" in receiver.message_bytes("dan@far.test", got[0]["uid"])
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and "0 messages" not in b.cli("queue", "list").stdout:
-            time.sleep(0.2)
-        assert "0 messages" in b.cli("queue", "list").stdout
+        assert wait_for(lambda: "0 messages" in b.cli("queue", "list").stdout), b.cli("queue", "list").stdout
         stuck.close()
     finally:
         hang.close()
