@@ -45,6 +45,16 @@ std::string notify_names(uint8_t notify) {
   return out;
 }
 
+// Reports a failed operation on queue entry `id` on stderr; returns the exit code (1).
+int entry_failure(const Error& e, store::Id id, std::string_view doing) {
+  if (e.code == ErrorCode::kNotFound) {
+    fmt::print(stderr, "tern: no queue entry {}\n", id);
+  } else {
+    fmt::print(stderr, "tern: cannot {} queue entry {}: {}\n", doing, id, e.message);
+  }
+  return 1;
+}
+
 }  // namespace
 
 int queue_list(store::MailStore& store) {
@@ -108,42 +118,21 @@ int queue_show(store::MailStore& store, store::Id id) {
 
 int queue_del(store::MailStore& store, store::Id id) {
   auto st = store.delete_queue_entry(id);
-  if (!st) {
-    if (st.error().code == ErrorCode::kNotFound) {
-      fmt::print(stderr, "tern: no queue entry {}\n", id);
-    } else {
-      fmt::print(stderr, "tern: cannot delete queue entry {}: {}\n", id, st.error().message);
-    }
-    return 1;
-  }
+  if (!st) return entry_failure(st.error(), id, "delete");
   fmt::print("deleted queue entry {}\n", id);
   return 0;
 }
 
 int queue_hold(store::MailStore& store, store::Id id, bool held) {
   auto st = store.set_queue_held(id, held);
-  if (!st) {
-    if (st.error().code == ErrorCode::kNotFound) {
-      fmt::print(stderr, "tern: no queue entry {}\n", id);
-    } else {
-      fmt::print(stderr, "tern: cannot change queue entry {}: {}\n", id, st.error().message);
-    }
-    return 1;
-  }
+  if (!st) return entry_failure(st.error(), id, "change");
   fmt::print("{} queue entry {}\n", held ? "held" : "released", id);
   return 0;
 }
 
 int queue_retry(store::MailStore& store, store::Id id) {
   auto st = store.retry_queue_entry(id, static_cast<int64_t>(std::time(nullptr)));
-  if (!st) {
-    if (st.error().code == ErrorCode::kNotFound) {
-      fmt::print(stderr, "tern: no queue entry {}\n", id);
-    } else {
-      fmt::print(stderr, "tern: cannot change queue entry {}: {}\n", id, st.error().message);
-    }
-    return 1;
-  }
+  if (!st) return entry_failure(st.error(), id, "change");
   fmt::print("queue entry {} is due now\n", id);
   return 0;
 }

@@ -5,6 +5,7 @@ A TernServer owns a fresh data directory and a config whose listeners all bind t
 tls=starttls"), which the harness reads back. Later protocol suites reuse this module.
 """
 
+import base64
 import os
 import re
 import signal
@@ -305,6 +306,26 @@ class SmtpWire:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def submit(server, sender, recipients, content):
+    """`sender` (an account of MAIL_USERS) submits `content` (CRLF line ends, sent as given:
+    dot-stuff lines that start with ".") to `recipients` on the submission port, after
+    STARTTLS and AUTH PLAIN; asserts the 250."""
+    c = SmtpWire(server.port("submission", "starttls"))
+    try:
+        c.ehlo()
+        c.starttls()
+        c.ehlo()
+        token = base64.b64encode(f"\0{sender}\0{MAIL_USERS[sender]}".encode()).decode()
+        assert c.cmd(f"AUTH PLAIN {token}")[0] == 235
+        assert c.cmd(f"MAIL FROM:<{sender}>")[0] == 250
+        for r in recipients:
+            assert c.cmd(f"RCPT TO:<{r}>")[0] == 250
+        code, text = c.data(content)
+        assert code == 250, (code, text)
+    finally:
+        c.close()
 
 
 def wait_for(predicate, timeout=30):

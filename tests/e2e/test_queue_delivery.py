@@ -1,12 +1,11 @@
 """The outbound queue delivers: server A relays to server B through a [[route]], retries a
 peer that defers, and bounces (RFC 3464 DSN) what a peer refuses back to the sender's INBOX."""
-import base64
 import email
 import email.policy
 import imaplib
 import re
 
-from harness import MAIL_USERS, SMTP_LISTENERS, TLS_CTX, SmtpWire, TernServer, start_mail_server, wait_for
+from harness import MAIL_USERS, SMTP_LISTENERS, TLS_CTX, TernServer, start_mail_server, submit, wait_for
 
 ALICE = "alice@example.org"
 
@@ -20,19 +19,9 @@ def test_a_relays_to_b_through_a_route():
         route = ("[queue]\ninterval = 1\nretry_base = 1\nretry_max = 2\n"
                  f'[[route]]\ndomain = "b.test"\nhost = "127.0.0.1"\nport = {b.port("smtp", "starttls")}\n')
         a = start_mail_server(extra_config=route)
-        c = SmtpWire(a.port("submission", "starttls"))
-        c.ehlo()
-        c.starttls()
-        c.ehlo()
-        token = base64.b64encode(f"\0{ALICE}\0alice's long password".encode()).decode()
-        assert c.cmd(f"AUTH PLAIN {token}")[0] == 235
-        assert c.cmd(f"MAIL FROM:<{ALICE}>")[0] == 250
-        assert c.cmd("RCPT TO:<bob@b.test>")[0] == 250
         # Dot-stuffed on the wire; stored (and relayed) as ".leading dot".
-        content = b"Subject: across\r\nFrom: <alice@example.org>\r\n\r\n..leading dot\r\nhello b\r\n"
-        code, text = c.data(content)
-        assert code == 250, (code, text)
-        c.close()
+        submit(a, ALICE, ["bob@b.test"],
+               b"Subject: across\r\nFrom: <alice@example.org>\r\n\r\n..leading dot\r\nhello b\r\n")
         assert wait_for(lambda: len(b.messages("bob@b.test")) == 1), a.cli("queue", "list").stdout
         stored = b.message_bytes("bob@b.test", b.messages("bob@b.test")[0]["uid"])
         assert b"\r\n.leading dot\r\nhello b\r\n" in stored
@@ -118,17 +107,7 @@ def test_deferred_twice_then_delivered():
              f'[[route]]\ndomain = "flaky.test"\nhost = "127.0.0.1"\nport = {peer.port}\n')
     a = start_mail_server(extra_config=route)
     try:
-        c = SmtpWire(a.port("submission", "starttls"))
-        c.ehlo()
-        c.starttls()
-        c.ehlo()
-        token = base64.b64encode(f"\0{ALICE}\0alice's long password".encode()).decode()
-        assert c.cmd(f"AUTH PLAIN {token}")[0] == 235
-        assert c.cmd(f"MAIL FROM:<{ALICE}>")[0] == 250
-        assert c.cmd("RCPT TO:<x@flaky.test>")[0] == 250
-        code, text = c.data(b"Subject: flaky\r\n\r\nthird time lucky\r\n")
-        assert code == 250, (code, text)
-        c.close()
+        submit(a, ALICE, ["x@flaky.test"], b"Subject: flaky\r\n\r\nthird time lucky\r\n")
         assert wait_for(lambda: len(peer.messages) == 1, timeout=60), a.cli("queue", "list").stdout
         assert peer.transactions == 3
         assert b"third time lucky" in peer.messages[0]
@@ -136,22 +115,6 @@ def test_deferred_twice_then_delivered():
     finally:
         a.close()
         peer.close()
-
-
-def submit(server, recipients, content):
-    """Alice submits `content` (CRLF, not dot-stuffed) to `recipients` on the submission port."""
-    c = SmtpWire(server.port("submission", "starttls"))
-    c.ehlo()
-    c.starttls()
-    c.ehlo()
-    token = base64.b64encode(f"\0{ALICE}\0{MAIL_USERS[ALICE]}".encode()).decode()
-    assert c.cmd(f"AUTH PLAIN {token}")[0] == 235
-    assert c.cmd(f"MAIL FROM:<{ALICE}>")[0] == 250
-    for r in recipients:
-        assert c.cmd(f"RCPT TO:<{r}>")[0] == 250
-    code, text = c.data(content)
-    assert code == 250, (code, text)
-    c.close()
 
 
 def imap_inbox(server, address):
@@ -196,7 +159,7 @@ def test_refused_recipient_bounces_to_the_local_senders_inbox():
     a = bounce_server(peer)
     try:
         content = b"Subject: doomed\r\nFrom: <alice@example.org>\r\n\r\nthis will come back\r\n"
-        submit(a, ["nobody@refusing.test"], content)
+        submit(a, ALICE, ["nobody@refusing.test"], content)
         assert wait_for(lambda: len(a.messages(ALICE)) == 1, timeout=60), a.cli("queue", "list").stdout
         [raw] = imap_inbox(a, ALICE)
         assert raw.startswith(b"Return-Path: <>\r\n"), raw[:200]
@@ -230,7 +193,7 @@ def test_one_of_two_recipients_refused_the_other_delivered():
     peer = FlakyPeer(failures=0, refuse={"bad@refusing.test": "550 5.1.1 bad@refusing.test unknown here"})
     a = bounce_server(peer)
     try:
-        submit(a, ["good@refusing.test", "bad@refusing.test"], b"Subject: half\r\n\r\nto two\r\n")
+        submit(a, ALICE, ["good@refusing.test", "bad@refusing.test"], b"Subject: half\r\n\r\nto two\r\n")
         assert wait_for(lambda: len(a.messages(ALICE)) == 1, timeout=60), a.cli("queue", "list").stdout
         assert len(peer.messages) == 1
         assert peer.accepted == [["good@refusing.test"]]
