@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "mbox.h"
 #include "mime/cache.h"
 #include "mime/imap_view.h"
 #include "mime/message.h"
@@ -22,20 +23,7 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-std::vector<std::string> split_mbox(const std::string& data) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos < data.size()) {
-    std::size_t body = data.find('\n', pos);
-    if (body == std::string::npos) break;
-    ++body;
-    std::size_t next = data.find("\nFrom ", body);
-    const std::size_t end = next == std::string::npos ? data.size() : next + 1;
-    out.push_back(data.substr(body, end - body));
-    pos = end;
-  }
-  return out;
-}
+using tern::bench::split_mbox;
 
 }  // namespace
 

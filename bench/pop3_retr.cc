@@ -40,6 +40,7 @@
 #include <thread>
 #include <vector>
 
+#include "mbox.h"
 #include "auth/password.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -56,20 +57,7 @@ constexpr const char* kPassword = "bench password";
   std::exit(1);
 }
 
-std::vector<std::string> split_mbox(const std::string& data) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos < data.size()) {
-    std::size_t body = data.find('\n', pos);
-    if (body == std::string::npos) break;
-    ++body;
-    std::size_t next = data.find("\nFrom ", body);
-    const std::size_t end = next == std::string::npos ? data.size() : next + 1;
-    out.push_back(data.substr(body, end - body));
-    pos = end;
-  }
-  return out;
-}
+using tern::bench::split_mbox;
 
 // LF line ends become CRLF, as SMTP stores them.
 std::string crlf(const std::string& s) {
