@@ -53,9 +53,10 @@ std::vector<Id> ids_of(const Result<std::vector<QueueEntry>>& entries) {
 }  // namespace
 
 TEST_P(QueueConformance, ClaimDueLeasesEntriesUntilTheLeaseRunsOut) {
-  const int64_t now = now_seconds();
   const Id a = queue_to(*store_, {"carol@remote.test"});
   const Id b = queue_to(*store_, {"dave@remote.test", "erin@remote.test"});
+  // After queueing: an entry is due from its creation, which may fall in the next second.
+  const int64_t now = now_seconds();
   auto first = store_->claim_due(now, 10, "node-a", 60);
   EXPECT_EQ(ids_of(first), (std::vector<Id>{a, b}));
   ASSERT_TRUE(first && first->size() == 2);
@@ -87,10 +88,11 @@ TEST_P(QueueConformance, ClaimDueLeasesEntriesUntilTheLeaseRunsOut) {
 }
 
 TEST_P(QueueConformance, ClaimDueTakesTheEarliestFirstUpToTheLimit) {
-  const int64_t now = now_seconds();
   const Id a = queue_to(*store_, {"carol@remote.test"});
   const Id b = queue_to(*store_, {"dave@remote.test"});
   const Id c = queue_to(*store_, {"erin@remote.test"});
+  // After queueing: an entry is due from its creation, which may fall in the next second.
+  const int64_t now = now_seconds();
   EXPECT_THAT(ids_of(store_->claim_due(now, 0, "n", 60)), IsEmpty());
   // Defer a to later than the others.
   EXPECT_EQ(ids_of(store_->claim_due(now, 1, "n", 60)), (std::vector<Id>{a}));
@@ -107,8 +109,9 @@ TEST_P(QueueConformance, ClaimDueTakesTheEarliestFirstUpToTheLimit) {
 }
 
 TEST_P(QueueConformance, RecordAttemptKeepsEachRecipientsOutcome) {
-  const int64_t now = now_seconds();
   const Id id = queue_to(*store_, {"carol@remote.test", "dave@remote.test", "erin@remote.test"});
+  // After queueing: an entry is due from its creation, which may fall in the next second.
+  const int64_t now = now_seconds();
   ASSERT_EQ(ids_of(store_->claim_due(now, 10, "n", 60)), (std::vector<Id>{id}));
   const std::vector<RecipientOutcome> outcomes{{0, QueueState::kDelivered, "250 2.0.0 queued as X"},
                                                {1, QueueState::kQueued, "451 4.7.1 greylisted"},
@@ -144,8 +147,9 @@ TEST_P(QueueConformance, RecordAttemptKeepsEachRecipientsOutcome) {
 }
 
 TEST_P(QueueConformance, RecordAttemptRefusesWhatItCannotApply) {
-  const int64_t now = now_seconds();
   const Id id = queue_to(*store_, {"carol@remote.test"});
+  // After queueing: an entry is due from its creation, which may fall in the next second.
+  const int64_t now = now_seconds();
   const std::vector<RecipientOutcome> ok1{{0, QueueState::kDelivered, "250 ok"}};
   // Not claimed: no lease to hold.
   auto unleased = store_->record_attempt(id, "n", ok1, now);
@@ -171,9 +175,10 @@ TEST_P(QueueConformance, RecordAttemptRefusesWhatItCannotApply) {
 }
 
 TEST_P(QueueConformance, HeldEntriesAreNeverClaimed) {
-  const int64_t now = now_seconds();
   const Id a = queue_to(*store_, {"carol@remote.test"});
   const Id b = queue_to(*store_, {"dave@remote.test"});
+  // After queueing: an entry is due from its creation, which may fall in the next second.
+  const int64_t now = now_seconds();
   ASSERT_TRUE(store_->set_queue_held(a, true));
   EXPECT_TRUE(entry_of(*store_, a).held);
   EXPECT_FALSE(entry_of(*store_, b).held);
@@ -188,8 +193,9 @@ TEST_P(QueueConformance, HeldEntriesAreNeverClaimed) {
 }
 
 TEST_P(QueueConformance, RetryMakesAnEntryDueNow) {
-  const int64_t now = now_seconds();
   const Id id = queue_to(*store_, {"carol@remote.test"});
+  // After queueing: an entry is due from its creation, which may fall in the next second.
+  const int64_t now = now_seconds();
   ASSERT_EQ(ids_of(store_->claim_due(now, 10, "n", 60)), (std::vector<Id>{id}));
   const std::vector<RecipientOutcome> defer{{0, QueueState::kQueued, "421 busy"}};
   ASSERT_TRUE(store_->record_attempt(id, "n", defer, now + 3600));
