@@ -1,5 +1,6 @@
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <csignal>
 #include <cstdio>
@@ -29,6 +30,29 @@ namespace {
 
 constexpr std::size_t kBlockingThreads = 16;
 
+// Every connection is a descriptor, and [limits] max_connections defaults to 2,000 while a
+// shell's soft limit is often 1,024: raise the soft limit to the hard one, as far as the
+// system lets an unprivileged process go, and warn when it stays below what the
+// configuration may need.
+void raise_open_files_limit(const config::Config& cfg) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur < lim.rlim_max) {
+    const rlim_t before = lim.rlim_cur;
+    lim.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &lim) == 0) {
+      spdlog::debug("open files limit raised from {} to {}", before, lim.rlim_cur);
+    } else {
+      lim.rlim_cur = before;
+    }
+  }
+  const rlim_t needed = static_cast<rlim_t>(cfg.limits.max_connections) + 256;  // store, listeners, queue
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < needed) {
+    spdlog::warn("open files limit is {}, below the {} that [limits] max_connections = {} may need",
+                 lim.rlim_cur, needed, cfg.limits.max_connections);
+  }
+}
+
 }  // namespace
 
 int run(const config::Config& original) {
@@ -56,6 +80,7 @@ int run(const config::Config& original) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);  // a vanished peer is a write error, not a reason to exit
+  raise_open_files_limit(cfg);
 
   // Declaration order is destruction order in reverse: the feed outlives the store, the
   // store outlives the authenticator and the server.

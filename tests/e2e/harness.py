@@ -81,10 +81,15 @@ class TernServer:
         self.log_lines = []
 
     # ---- process control
-    def start(self, timeout=30):
+    def start(self, timeout=30, open_files=None):
+        """open_files=N starts the server with a soft RLIMIT_NOFILE of N (hard limit kept)."""
+        def limit():
+            import resource
+            resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
         self.proc = subprocess.Popen(
             [tern_binary(), "serve", "--config", str(self.config_path)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=limit if open_files else None)
         threading.Thread(target=self._drain_stderr, daemon=True).start()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

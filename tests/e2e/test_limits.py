@@ -94,3 +94,23 @@ def test_sigterm_shuts_down_gracefully(fresh_tern):
     rest = f.read()
     assert rest.startswith(b"* BYE"), rest  # idle sessions are told, not just dropped
     s.close()
+
+
+def test_serve_raises_its_open_files_limit_to_the_hard_limit():
+    """Started from a shell whose soft limit is low (256), tern serve raises its soft
+    RLIMIT_NOFILE to the hard limit, so max_connections (2,000) can be reached."""
+    import resource
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard != resource.RLIM_INFINITY and hard <= 256:
+        import pytest
+        pytest.skip(f"the hard limit here ({hard}) leaves nothing to raise")
+    server = TernServer(listeners=[("pop3", "starttls")])
+    server.start(open_files=256)
+    try:
+        limits = open(f"/proc/{server.proc.pid}/limits").read()
+        line = next(l for l in limits.splitlines() if l.startswith("Max open files"))
+        soft, hard_seen = line.split()[3:5]
+        assert soft == hard_seen, line
+        assert soft == ("unlimited" if hard == resource.RLIM_INFINITY else str(hard)), line
+    finally:
+        server.close()
