@@ -16,10 +16,18 @@ from harness import SMTP_LISTENERS, TernServer, start_mail_server, submit, wait_
 ALICE = "alice@example.org"
 
 
-def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_dns_port():
+    """A loopback port free for both UDP and TCP (dnsmasq listens on both)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t, \
+                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            t.bind(("127.0.0.1", 0))
+            port = t.getsockname()[1]
+            try:
+                u.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 class Dnsmasq:
@@ -27,7 +35,14 @@ class Dnsmasq:
     every name under .test that it was not given is NXDOMAIN (--local)."""
 
     def __init__(self, records):
-        self.port = free_udp_port()
+        # Another process may take the port between the probe and dnsmasq's bind: try again.
+        for _ in range(5):
+            if self._start(records):
+                return
+        raise AssertionError(f"dnsmasq did not start: {self.output}")
+
+    def _start(self, records):
+        self.port = free_dns_port()
         self.proc = subprocess.Popen(
             [shutil.which("dnsmasq") or "/usr/sbin/dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
              "--no-resolv", "--no-hosts", "--no-poll", "--bind-interfaces", "--listen-address=127.0.0.1",
@@ -37,9 +52,12 @@ class Dnsmasq:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError(f"dnsmasq exited: {self.proc.stdout.read().decode()}")
+                self.output = self.proc.stdout.read().decode()
+                if "Address already in use" in self.output:
+                    return False
+                raise AssertionError(f"dnsmasq exited: {self.output}")
             if self._answers():
-                return
+                return True
             time.sleep(0.1)
         raise AssertionError("dnsmasq did not answer")
 
