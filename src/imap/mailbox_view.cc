@@ -172,6 +172,13 @@ ResolvedSet MailboxView::resolve(const proto::SequenceSet& set) const {
   return out;
 }
 
+std::optional<std::vector<SeqUid>> MailboxView::resolve_for(const proto::SequenceSet& set, bool uid) const {
+  if (uid) return resolve_uids(set);
+  ResolvedSet resolved = resolve(set);
+  if (resolved.out_of_range) return std::nullopt;
+  return std::move(resolved.messages);
+}
+
 std::vector<SeqUid> MailboxView::resolve_uids(const proto::SequenceSet& set) const {
   std::vector<SeqUid> out;
   const std::uint32_t star = uids_.empty() ? 0 : uids_.back();

@@ -36,6 +36,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <deque>
 #include <map>
 #include <span>
@@ -140,6 +141,9 @@ class MailboxView {
   // A UID set: `*` is the highest UID, "a:*" includes it even when it is below a (RFC 9051
   // 6.4.8); UIDs the client does not know are left out. O(ranges * log n + result).
   std::vector<SeqUid> resolve_uids(const proto::SequenceSet& set) const;
+  // resolve_uids() for a UID command, else resolve(); nullopt when a message number is out
+  // of range (the command's answer is then BAD).
+  std::optional<std::vector<SeqUid>> resolve_for(const proto::SequenceSet& set, bool uid) const;
   // True when the message is expunged but the client has not been told (a FETCH of it may
   // answer from what is left, or say [EXPUNGEISSUED], RFC 5530).
   bool expunge_pending(std::uint32_t seq) const;

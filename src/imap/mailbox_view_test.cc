@@ -190,6 +190,19 @@ TEST(MailboxView, ResolvesMessageNumbers) {
   }
 }
 
+TEST(MailboxView, ResolvesForUidAndNumberCommands) {
+  MailboxView v = five();  // UIDs 10..50
+  auto by_number = v.resolve_for(set("2:3"), false);
+  ASSERT_TRUE(by_number);
+  ASSERT_EQ(by_number->size(), 2u);
+  EXPECT_EQ((*by_number)[0].uid, 20u);
+  EXPECT_FALSE(v.resolve_for(set("6"), false));  // out of range: BAD
+  auto by_uid = v.resolve_for(set("20:30,99"), true);
+  ASSERT_TRUE(by_uid);  // unknown UIDs are left out, never an error
+  ASSERT_EQ(by_uid->size(), 2u);
+  EXPECT_EQ((*by_uid)[1].seq, 3u);
+}
+
 TEST(MailboxView, ResolvesMessageNumbersInAnEmptyMailbox) {
   MailboxView v(box(1, 1), {}, {}, false);
   EXPECT_TRUE(v.resolve(set("1:*")).messages.empty());

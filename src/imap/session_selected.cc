@@ -216,14 +216,9 @@ asio::awaitable<Result<std::vector<store::Message>>> Session::messages_for(const
 
 asio::awaitable<Reply> Session::do_fetch(const proto::Fetch& cmd) {
   MailboxView& view = *selected_->view;
-  std::vector<SeqUid> set;
-  if (cmd.uid) {
-    set = view.resolve_uids(cmd.set);
-  } else {
-    ResolvedSet resolved = view.resolve(cmd.set);
-    if (resolved.out_of_range) co_return ok("BAD Invalid message number");
-    set = std::move(resolved.messages);
-  }
+  std::optional<std::vector<SeqUid>> resolved = view.resolve_for(cmd.set, cmd.uid);
+  if (!resolved) co_return ok("BAD Invalid message number");
+  std::vector<SeqUid> set = std::move(*resolved);
   if (cmd.changed_since) {
     std::erase_if(set, [&](const SeqUid& su) { return view.modseq(su.seq) <= *cmd.changed_since; });
   }
@@ -352,14 +347,9 @@ asio::awaitable<bool> Session::send_range(const store::Message& m, const ByteRan
 asio::awaitable<Reply> Session::do_store(const proto::Store& cmd) {
   MailboxView& view = *selected_->view;
   if (view.read_only()) co_return ok("NO [READ-ONLY] Mailbox is read-only");
-  std::vector<SeqUid> set;
-  if (cmd.uid) {
-    set = view.resolve_uids(cmd.set);
-  } else {
-    ResolvedSet resolved = view.resolve(cmd.set);
-    if (resolved.out_of_range) co_return ok("BAD Invalid message number");
-    set = std::move(resolved.messages);
-  }
+  std::optional<std::vector<SeqUid>> resolved = view.resolve_for(cmd.set, cmd.uid);
+  if (!resolved) co_return ok("BAD Invalid message number");
+  std::vector<SeqUid> set = std::move(*resolved);
   Reply done{"OK STORE completed", FlushMode::kNoExpunge, cmd.uid};
   if (set.empty()) co_return done;
   std::vector<uint32_t> uids;
@@ -454,14 +444,9 @@ asio::awaitable<Reply> Session::do_copy(bool uid, const proto::SequenceSet& seqs
                                         bool move) {
   std::string_view verb = move ? "MOVE" : "COPY";
   if (move && selected_->view->read_only()) co_return ok("NO [READ-ONLY] Mailbox is read-only");
-  std::vector<SeqUid> set;
-  if (uid) {
-    set = selected_->view->resolve_uids(seqset);
-  } else {
-    ResolvedSet resolved = selected_->view->resolve(seqset);
-    if (resolved.out_of_range) co_return ok("BAD Invalid message number");
-    set = std::move(resolved.messages);
-  }
+  std::optional<std::vector<SeqUid>> resolved = selected_->view->resolve_for(seqset, uid);
+  if (!resolved) co_return ok("BAD Invalid message number");
+  std::vector<SeqUid> set = std::move(*resolved);
   auto dest = co_await find_mailbox(mailbox);
   if (!dest) co_return ok(store_failure(dest.error(), verb));
   if (!*dest) co_return ok("NO [TRYCREATE] Mailbox does not exist");
